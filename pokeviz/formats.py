@@ -117,8 +117,8 @@ _FLAT_KEYS_NOT_COMPONENTS = frozenset({"reward_total", "reward_step", "reward_co
 def entry_format(entry: dict[str, Any]) -> str:
     """The generation of one decoded entry: one of :data:`FORMATS`."""
     if "position" in entry or "rewards" in entry or "player_status" in entry:
-        return "nested_total" if "total_steps" in entry else "nested"
-    if "reward_total" in entry or "reward_components" in entry:
+        return "nested_total" if entry.get("total_steps") is not None else "nested"
+    if entry.get("reward_total") is not None or entry.get("reward_components") is not None:
         return "flat"
     return "flat_legacy"
 
