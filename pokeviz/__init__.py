@@ -1,0 +1,35 @@
+"""pokeviz: plots, a Parquet cache and SQL for Pokémon Red RL training logs."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .api import IngestReport, ingest, open_run, sql  # noqa: E402
+from .discover import Run, resolve_run  # noqa: E402
+from .errors import (  # noqa: E402
+    CacheError,
+    MapTableError,
+    NoLogFilesError,
+    PokevizError,
+    QueryError,
+    RunNotFoundError,
+)
+from .ingest import FileSummary, ingest_file  # noqa: E402
+
+__all__ = [
+    "CacheError",
+    "FileSummary",
+    "IngestReport",
+    "MapTableError",
+    "NoLogFilesError",
+    "PokevizError",
+    "QueryError",
+    "Run",
+    "RunNotFoundError",
+    "__version__",
+    "ingest",
+    "ingest_file",
+    "open_run",
+    "resolve_run",
+    "sql",
+]

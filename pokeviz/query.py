@@ -1,0 +1,241 @@
+"""DuckDB views over a run's sidecars: the SQL the plots use and users query.
+
+:func:`connect` loads the manifest and the sidecars named in it into an in-memory
+DuckDB database, defines the public views (:data:`VIEWS_SQL`, also in
+``cache/views.sql``) and then turns off file access, so user SQL can read the views but
+can neither change the cache nor write files.
+
+Global training step (see the user docs): a file with ``n`` entries whose rollout ended
+at global step ``T`` holds steps ``T - n + 1 … T``, entry ``i`` at ``T - n + 1 + i``;
+``T`` is the file's ``total_steps`` when its entries carry one, else the running sum of
+the entry counts of this file and every earlier file in file order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from .cache import SIDECARS, read_manifest
+from .discover import Run, file_order_key
+from .errors import CacheError, QueryError
+from .formats import COMPONENTS, FLOAT_COLUMNS, INT_COLUMNS
+
+#: Rows in the ``reservoir`` view unless asked otherwise.
+RESERVOIR_SIZE = 10_000
+PUBLIC_VIEWS = ("files", "samples", "reservoir", "positions", "tiles", "file_stats")
+
+_SAMPLE_HEAD = ("episode_step", "map", "x", "y", "reward_total") + tuple(
+    f"reward_{c}" for c in COMPONENTS
+)
+
+#: The public views, defined over the internal tables ``_manifest``, ``_samples``,
+#: ``_positions`` and ``_stats`` (one row per sidecar row). ``{extra_rewards}`` is the
+#: list of extra ``reward_<name>`` columns found in the run; ``{reservoir_size}`` the
+#: reservoir's size.
+VIEWS_SQL = """
+-- One row per log file, in file order, with its global step range.
+CREATE VIEW files AS
+WITH ordered AS (
+    SELECT *,
+           (sum(entries) OVER (ORDER BY seconds NULLS LAST, file
+                               ROWS UNBOUNDED PRECEDING))::BIGINT AS running_entries,
+           row_number() OVER (ORDER BY seconds NULLS LAST, file) AS file_order
+    FROM _manifest
+)
+SELECT file, file_order, size_bytes, mtime_ns, entries, format, status, error, warning,
+       bad_values, skipped_entries, total_steps,
+       CASE WHEN entries > 0
+            THEN coalesce(total_steps, running_entries) - entries + 1 END AS first_global_step,
+       CASE WHEN entries > 0
+            THEN coalesce(total_steps, running_entries) END AS last_global_step,
+       parser
+FROM ordered
+ORDER BY file_order;
+
+-- Up to 100 time-uniform samples per file, with their global step.
+CREATE VIEW samples AS
+SELECT s.file, s.entry_index, f.first_global_step + s.entry_index AS global_step,
+       {sample_columns}, s.sample_key
+FROM _samples s JOIN files f USING (file)
+ORDER BY f.file_order, s.entry_index;
+
+-- A uniform sample of `samples`, the same whatever the file order or worker count:
+-- the rows with the smallest stable per-sample keys.
+CREATE VIEW reservoir AS
+SELECT * FROM (
+    SELECT * FROM samples ORDER BY sample_key, file, entry_index
+    LIMIT {reservoir_size}
+) ORDER BY global_step, file, entry_index;
+
+-- Exact visits per tile (map, local x, local y) over every entry of every file.
+CREATE VIEW positions AS
+SELECT map, x, y, sum(visits)::BIGINT AS visits
+FROM _positions GROUP BY map, x, y ORDER BY map, x, y;
+
+-- Each tile with the global step of its first visit.
+CREATE VIEW tiles AS
+SELECT p.map, p.x, p.y, min(f.first_global_step + p.first_entry_index) AS first_global_step,
+       sum(p.visits)::BIGINT AS visits
+FROM _positions p JOIN files f USING (file)
+GROUP BY p.map, p.x, p.y ORDER BY p.map, p.x, p.y;
+
+-- Exact per-file statistics of every metric, over all entries of the file.
+CREATE VIEW file_stats AS
+SELECT s.file, f.first_global_step, f.last_global_step, s.metric, s.n, s.min, s.max,
+       s.mean, s.std
+FROM _stats s JOIN files f USING (file)
+ORDER BY f.file_order, s.metric;
+"""
+
+_MANIFEST_SCHEMA = pa.schema(
+    [
+        ("file", pa.string()),
+        ("seconds", pa.int64()),
+        ("size_bytes", pa.int64()),
+        ("mtime_ns", pa.int64()),
+        ("entries", pa.int64()),
+        ("format", pa.string()),
+        ("status", pa.string()),
+        ("error", pa.string()),
+        ("warning", pa.string()),
+        ("bad_values", pa.int64()),
+        ("skipped_entries", pa.int64()),
+        ("total_steps", pa.int64()),
+        ("parser", pa.string()),
+    ]
+)
+
+_EMPTY = {
+    "_samples": "file VARCHAR, entry_index BIGINT, sample_key BIGINT, "
+    + ", ".join(f"{c} BIGINT" for c in INT_COLUMNS)
+    + ", "
+    + ", ".join(f"{c} DOUBLE" for c in FLOAT_COLUMNS),
+    "_positions": "file VARCHAR, map BIGINT, x BIGINT, y BIGINT, visits BIGINT, "
+    "first_entry_index BIGINT",
+    "_stats": "file VARCHAR, metric VARCHAR, n BIGINT, min DOUBLE, max DOUBLE, mean DOUBLE, "
+    "std DOUBLE",
+}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def views_sql(extra_rewards: Sequence[str] = (), reservoir_size: int = RESERVOIR_SIZE) -> str:
+    """The SQL of the public views for a run with the given extra reward columns."""
+    head = list(_SAMPLE_HEAD) + list(extra_rewards)
+    rest = [c for c in (*FLOAT_COLUMNS, *INT_COLUMNS) if c not in head]
+    columns = ", ".join(f"s.{c}" for c in head + rest)
+    return VIEWS_SQL.format(sample_columns=columns, reservoir_size=int(reservoir_size))
+
+
+def connect(
+    run: Run,
+    *,
+    reservoir_size: int = RESERVOIR_SIZE,
+    threads: int | None = None,
+    allow_files: bool = False,
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the run's public views.
+
+    Args:
+        run: a run whose cache :func:`pokeviz.cache.update_cache` has written.
+        reservoir_size: rows in the ``reservoir`` view.
+        threads: DuckDB threads (default: DuckDB's choice). Results do not depend on it.
+        allow_files: keep DuckDB's file access on (off by default, so user SQL can't
+            write files or read outside the views).
+
+    Returns:
+        The connection; views ``files``, ``samples``, ``reservoir``, ``positions``,
+        ``tiles`` and ``file_stats``.
+
+    Raises:
+        CacheError: no cache yet, or a sidecar cannot be read (run ``pokeviz ingest``).
+
+    Cost: reads every sidecar once (small: ~100 samples, the distinct tiles and ~20
+    statistics rows per log file).
+    """
+    manifest, note = read_manifest(run.cache_dir)
+    if note or not (run.cache_dir / "manifest.json").exists():
+        raise CacheError(f"{run.cache_dir}: no usable cache; run `pokeviz ingest {run.path}` first")
+    con = duckdb.connect(":memory:")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    names = sorted(manifest, key=file_order_key)
+    rows = [
+        {"file": name, **{k: manifest[name].get(k) for k in _MANIFEST_SCHEMA.names[1:]}}
+        for name in names
+    ]
+    table = pa.Table.from_pylist(rows, schema=_MANIFEST_SCHEMA)
+    con.register("_manifest_arrow", table)
+    con.execute("CREATE TABLE _manifest AS SELECT * FROM _manifest_arrow")
+    con.unregister("_manifest_arrow")
+    sidecar_dir = run.cache_dir / SIDECARS
+    for kind, internal in (
+        ("samples", "_samples"),
+        ("positions", "_positions"),
+        ("stats", "_stats"),
+    ):
+        paths = [str(sidecar_dir / f"{manifest[n]['sidecar']}.{kind}.parquet") for n in names]
+        try:
+            if paths:
+                listing = ", ".join(_quote(p) for p in paths)
+                con.execute(
+                    f"CREATE TABLE {internal} AS SELECT * FROM "
+                    f"read_parquet([{listing}], union_by_name = true)"
+                )
+            else:
+                con.execute(f"CREATE TABLE {internal} ({_EMPTY[internal]})")
+        except duckdb.Error as exc:
+            con.close()
+            raise CacheError(
+                f"{sidecar_dir}: a cached summary cannot be read ({str(exc).splitlines()[0]}); "
+                f"run `pokeviz ingest --rebuild {run.path}`"
+            ) from exc
+    columns = {r[0] for r in con.execute("DESCRIBE _samples").fetchall()}
+    extra = sorted(c for c in columns if c.startswith("reward_") and c not in FLOAT_COLUMNS)
+    con.execute(views_sql(extra, reservoir_size))
+    if not allow_files:
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    return con
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run one user query; return column names and rows.
+
+    Raises:
+        QueryError: the query failed (the message is DuckDB's first line).
+    """
+    try:
+        cursor = con.execute(query)
+        if cursor.description is None:
+            return [], []
+        return [d[0] for d in cursor.description], cursor.fetchall()
+    except duckdb.Error as exc:
+        raise QueryError(str(exc).splitlines()[0]) from exc
+
+
+def schema(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+    """The public views and their (column, type) pairs, in definition order."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for view in PUBLIC_VIEWS:
+        out[view] = [(r[0], r[1]) for r in con.execute(f"DESCRIBE {view}").fetchall()]
+    return out
+
+
+def extra_reward_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The run's ``reward_<name>`` columns beyond the standard components."""
+    return [
+        c for c, _ in schema(con)["samples"] if c.startswith("reward_") and c not in FLOAT_COLUMNS
+    ]
+
+
+def cache_path(run: Run) -> Path:
+    """Where the run's cache lives (``<run>/plots/.cache``)."""
+    return run.cache_dir
