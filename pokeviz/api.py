@@ -138,6 +138,7 @@ def open_run(
     update: bool = True,
     jobs: int | None = None,
     reservoir_size: int = RESERVOIR_SIZE,
+    seed: int = 0,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection on a run's views, its cache brought up to date first.
 
@@ -153,7 +154,7 @@ def open_run(
     )
     if update:
         update_cache(found, jobs=jobs)
-    return connect(found, reservoir_size=reservoir_size)
+    return connect(found, reservoir_size=reservoir_size, seed=seed)
 
 
 def sql(

@@ -36,7 +36,8 @@ _SAMPLE_HEAD = ("episode_step", "map", "x", "y", "reward_total") + tuple(
 #: The public views, defined over the internal tables ``_manifest``, ``_samples``,
 #: ``_positions`` and ``_stats`` (one row per sidecar row). ``{extra_rewards}`` is the
 #: list of extra ``reward_<name>`` columns found in the run; ``{reservoir_size}`` the
-#: reservoir's size.
+#: reservoir's size; ``{salt}`` 0, or a constant derived from a seed that picks another
+#: (equally uniform and deterministic) reservoir.
 VIEWS_SQL = """
 -- One row per log file, in file order, with its global step range.
 CREATE VIEW files AS
@@ -68,7 +69,7 @@ ORDER BY f.file_order, s.entry_index;
 -- the rows with the smallest stable per-sample keys.
 CREATE VIEW reservoir AS
 SELECT * FROM (
-    SELECT * FROM samples ORDER BY sample_key, file, entry_index
+    SELECT * FROM samples ORDER BY xor(sample_key, {salt}), file, entry_index
     LIMIT {reservoir_size}
 ) ORDER BY global_step, file, entry_index;
 
@@ -126,12 +127,24 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def views_sql(extra_rewards: Sequence[str] = (), reservoir_size: int = RESERVOIR_SIZE) -> str:
+def seed_salt(seed: int) -> int:
+    """The int64 the reservoir keys are XOR-ed with for ``seed`` (0 for seed 0)."""
+    if seed == 0:
+        return 0
+    mixed = (seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    return mixed - (1 << 64) if mixed >= 1 << 63 else mixed
+
+
+def views_sql(
+    extra_rewards: Sequence[str] = (), reservoir_size: int = RESERVOIR_SIZE, seed: int = 0
+) -> str:
     """The SQL of the public views for a run with the given extra reward columns."""
     head = list(_SAMPLE_HEAD) + list(extra_rewards)
     rest = [c for c in (*FLOAT_COLUMNS, *INT_COLUMNS) if c not in head]
     columns = ", ".join(f"s.{c}" for c in head + rest)
-    return VIEWS_SQL.format(sample_columns=columns, reservoir_size=int(reservoir_size))
+    return VIEWS_SQL.format(
+        sample_columns=columns, reservoir_size=int(reservoir_size), salt=seed_salt(seed)
+    )
 
 
 def connect(
@@ -140,6 +153,7 @@ def connect(
     reservoir_size: int = RESERVOIR_SIZE,
     threads: int | None = None,
     allow_files: bool = False,
+    seed: int = 0,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the run's public views.
 
@@ -149,6 +163,7 @@ def connect(
         threads: DuckDB threads (default: DuckDB's choice). Results do not depend on it.
         allow_files: keep DuckDB's file access on (off by default, so user SQL can't
             write files or read outside the views).
+        seed: 0 for the standard reservoir; another value picks another uniform one.
 
     Returns:
         The connection; views ``files``, ``samples``, ``reservoir``, ``positions``,
@@ -199,7 +214,7 @@ def connect(
             ) from exc
     columns = {r[0] for r in con.execute("DESCRIBE _samples").fetchall()}
     extra = sorted(c for c in columns if c.startswith("reward_") and c not in FLOAT_COLUMNS)
-    con.execute(views_sql(extra, reservoir_size))
+    con.execute(views_sql(extra, reservoir_size, seed))
     if not allow_files:
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
