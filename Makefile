@@ -1,0 +1,39 @@
+# Two commands set everything up on a fresh clone:
+#   make demo   creates .venv, installs pokeviz, generates synthetic runs, writes the plots
+#   make test   runs ruff and the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint format bench cache-docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/pokeviz demo demo
+
+test: $(STAMP)
+	$(BIN)/ruff check pokeviz tests benchmarks
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check pokeviz tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format pokeviz tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+cache-docs: $(STAMP)
+	$(BIN)/python -m pokeviz.query > cache/views.sql
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .ruff_cache
