@@ -111,6 +111,8 @@ _NESTED_GROUPS = {
     },
 }
 _INT_SET = frozenset(INT_COLUMNS)
+#: Integers beyond this are not exact as float64 (the in-memory column type): bad values.
+MAX_EXACT_INT = 2**53
 _FLAT_KEYS_NOT_COMPONENTS = frozenset({"reward_total", "reward_step", "reward_components"})
 
 
@@ -139,7 +141,9 @@ def number(value: Any, column: str) -> tuple[float | int | None, bool]:
         if isinstance(value, float):
             if not value.is_integer():
                 return None, True
-            return int(value), False
+            value = int(value)
+        if abs(value) > MAX_EXACT_INT:
+            return None, True
         return value, False
     if not math.isfinite(value):
         return None, True

@@ -44,6 +44,8 @@ import numpy as np
 
 from .formats import (
     CORE_COLUMNS,
+    INT_COLUMNS,
+    MAX_EXACT_INT,
     NESTED_DECODER,
     STAT_COLUMNS,
     canonical_entry,
@@ -206,12 +208,13 @@ class SummaryBuilder:
         m, x, y = columns["map"], columns["x"], columns["y"]
         valid = ~(np.isnan(m) | np.isnan(x) | np.isnan(y))
         index = np.flatnonzero(valid)
-        mi, xi, yi = (a[valid].astype(np.int64) for a in (m, x, y))
+        mf, xf, yf = m[valid], x[valid], y[valid]
         in_range = (
-            (mi >= 0) & (mi < _KEY_LIMIT) & (np.abs(xi) < _KEY_LIMIT) & (np.abs(yi) < _KEY_LIMIT)
+            (mf >= 0) & (mf < _KEY_LIMIT) & (np.abs(xf) < _KEY_LIMIT) & (np.abs(yf) < _KEY_LIMIT)
         )
+        mi, xi, yi = (a[in_range].astype(np.int64) for a in (mf, xf, yf))
         keys = (mi << 40) + ((xi + _KEY_LIMIT) << 20) + (yi + _KEY_LIMIT)
-        unique, first, counts = np.unique(keys[in_range], return_index=True, return_counts=True)
+        unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
         first_index = index[in_range][first] + start
         for key, count, first_at in zip(
             unique.tolist(), counts.tolist(), first_index.tolist(), strict=True
@@ -222,8 +225,8 @@ class SummaryBuilder:
                 (key & (2 * _KEY_LIMIT - 1)) - _KEY_LIMIT,
             )
             self._visit(tile, count, first_at)
-        for i in np.flatnonzero(~in_range).tolist():
-            self._visit((int(mi[i]), int(xi[i]), int(yi[i])), 1, int(index[i]) + start)
+        for i in np.flatnonzero(~in_range).tolist():  # far outside any real map: rare
+            self._visit((int(mf[i]), int(xf[i]), int(yf[i])), 1, int(index[i]) + start)
 
     def _visit(self, tile: tuple[int, int, int], count: int, first_at: int) -> None:
         seen = self.tiles.get(tile)
@@ -513,8 +516,10 @@ def _fast_path(summary: FileSummary, data: bytes) -> bool:
     del entries
     arrays = {name: _as_array(values) for name, values in columns.items()}
     del columns
-    if any(np.isinf(a).any() for a in arrays.values()):
-        return False  # e.g. 1e999: the streaming path counts it as a bad value
+    if any(np.isinf(a).any() for a in arrays.values()) or any(
+        (np.abs(arrays[name]) > MAX_EXACT_INT).any() for name in INT_COLUMNS if name in arrays
+    ):
+        return False  # e.g. 1e999 or 10**30: the streaming path counts them as bad values
     summary.parser = "msgspec"
     summary.bad_values = replaced
     builder = SummaryBuilder()
