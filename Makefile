@@ -33,7 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 cache-docs: $(STAMP)
-	$(BIN)/python -m pokeviz.query > cache/views.sql
+	$(BIN)/python -c 'from pokeviz.query import print_views_sql; print_views_sql()' > cache/views.sql
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .ruff_cache
