@@ -20,14 +20,14 @@ demo: $(STAMP)
 	$(BIN)/pokeviz demo demo
 
 test: $(STAMP)
-	$(BIN)/ruff check pokeviz tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check pokeviz tests benchmarks
+	$(BIN)/ruff check .
 
 format: $(STAMP)
-	$(BIN)/ruff format pokeviz tests benchmarks
+	$(BIN)/ruff format .
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
