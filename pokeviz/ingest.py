@@ -44,9 +44,9 @@ import numpy as np
 
 from .formats import (
     CORE_COLUMNS,
-    INT_COLUMNS,
-    MAX_EXACT_INT,
+    FLAT_STANDARD_DECODER,
     NESTED_DECODER,
+    NESTED_DECODER_ANY_COMPONENTS,
     STAT_COLUMNS,
     canonical_entry,
     entry_format,
@@ -484,42 +484,31 @@ def _entry_formats(summary: FileSummary, counts: dict[str, int]) -> None:
 
 
 def _fast_path(summary: FileSummary, data: bytes) -> bool:
-    """Decode a complete file with msgspec; False when it must be streamed instead."""
-    data, replaced = replace_non_finite(data)
-    sniff = data[:65536]
-    nested = b'"position"' in sniff or b'"rewards"' in sniff or b'"player_status"' in sniff
+    """Decode a complete file with msgspec; False when it must be streamed instead.
+
+    ``NaN``/``Infinity`` tokens are not JSON, so msgspec fails on them: only then is the
+    file filtered (:func:`replace_non_finite`) and decoded again, which keeps the scan off
+    the common path. Any other failure means the streaming path reads the file.
+    """
+    replaced = 0
     try:
-        if nested:
-            entries = NESTED_DECODER.decode(data)
-            if not all(
-                e.position is not None or e.rewards is not None or e.player_status is not None
-                for e in entries
-            ):
-                return False
-            columns = nested_columns(entries)
-            formats = {
-                "nested_total": sum(e.total_steps is not None for e in entries),
-            }
-            formats["nested"] = len(entries) - formats["nested_total"]
-        else:
-            if b'"position"' in data or b'"rewards"' in data or b'"player_status"' in data:
-                return False
-            extras = tuple(sorted({m.decode() for m in _EXTRA_REWARD_KEYS.findall(data)}))
-            entries = flat_decoder(extras).decode(data)
-            columns = flat_columns(entries)
-            flat = sum(
-                e.reward_total is not None or e.reward_components is not None for e in entries
-            )
-            formats = {"flat": flat, "flat_legacy": len(entries) - flat}
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        decoded = _decode_columns(data)
+    except msgspec.ValidationError:
         return False
-    del entries
-    arrays = {name: _as_array(values) for name, values in columns.items()}
-    del columns
-    if any(np.isinf(a).any() for a in arrays.values()) or any(
-        (np.abs(arrays[name]) > MAX_EXACT_INT).any() for name in INT_COLUMNS if name in arrays
-    ):
-        return False  # e.g. 1e999 or 10**30: the streaming path counts them as bad values
+    except msgspec.DecodeError:
+        data, replaced = replace_non_finite(data)
+        if not replaced:
+            return False
+        try:
+            decoded = _decode_columns(data)
+        except msgspec.DecodeError:  # also msgspec.ValidationError, its subclass
+            return False
+    del data
+    if decoded is None:
+        return False
+    arrays, formats = decoded
+    if any(np.isinf(a).any() for a in arrays.values()):
+        return False  # msgspec rejects out-of-range numbers; kept as a guard
     summary.parser = "msgspec"
     summary.bad_values = replaced
     builder = SummaryBuilder()
@@ -532,6 +521,30 @@ def _fast_path(summary: FileSummary, data: bytes) -> bool:
         summary.status = "empty"
         summary.error = "the array holds no entries"
     return True
+
+
+def _decode_columns(data: bytes) -> tuple[dict[str, np.ndarray], dict[str, int]] | None:
+    """Canonical columns and generation counts of a whole file, or None to stream it.
+
+    Raises:
+        msgspec.DecodeError: not JSON as msgspec reads it (e.g. ``NaN`` tokens).
+        msgspec.ValidationError: a value the streaming path would count as bad.
+    """
+    sniff = data[:65536]
+    if b'"position"' in sniff or b'"rewards"' in sniff or b'"player_status"' in sniff:
+        try:
+            entries = NESTED_DECODER.decode(data)
+        except msgspec.ValidationError:  # e.g. an extra reward component: decode again
+            entries = NESTED_DECODER_ANY_COMPONENTS.decode(data)
+        return nested_columns(entries)
+    if b'"position"' in data or b'"rewards"' in data or b'"player_status"' in data:
+        return None  # flat first, nested later: a mixed file
+    try:
+        entries = FLAT_STANDARD_DECODER.decode(data)
+    except msgspec.ValidationError:  # keys beyond the documented ones: read extras too
+        extras = tuple(sorted({m.decode() for m in _EXTRA_REWARD_KEYS.findall(data)}))
+        entries = flat_decoder(extras).decode(data)
+    return flat_columns(entries)
 
 
 _EXTRA_REWARD_KEYS = re.compile(
