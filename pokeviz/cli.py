@@ -337,3 +337,131 @@ def watch(
     except KeyboardInterrupt:
         click.echo("stopped (Ctrl-C)", err=True)
         raise click.exceptions.Exit(130) from None
+
+
+def _split_formats(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``--format png,pdf`` and ``--format png --format pdf`` both give (png, pdf)."""
+    from .plots.style import FORMATS
+
+    formats = [f.strip().lower() for v in values for f in v.split(",") if f.strip()]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise click.BadParameter(
+            f"{', '.join(bad)}: use one or more of {', '.join(FORMATS)} (e.g. png,pdf)"
+        )
+    return tuple(dict.fromkeys(formats)) or ("png",)
+
+
+def _print_plot_result(result: Any, verbose: bool) -> None:
+    """The plot summary; with verbose, per-file lines and peak memory."""
+    import resource
+
+    for line in result.lines():
+        click.echo(line)
+    if verbose:
+        for line in result.file_lines():
+            click.echo(line)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        click.echo(f"memory   peak RSS {peak:.0f} MB (largest worker {workers:.0f} MB)")
+
+
+def plot_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The figure options shared by ``plot`` and ``demo``."""
+
+    @click.option("--format", "formats", multiple=True, default=("png",), show_default=True,
+                  callback=_split_formats,
+                  help="png, pdf, svg; comma-separated or repeated (e.g. png,pdf).")
+    @click.option("--jobs", "-j", type=click.IntRange(min=1),
+                  help="Ingest worker processes [default: cores].")
+    @click.option("-v", "--verbose", is_flag=True,
+                  help="Per-file detail, peak memory, and tracebacks.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@main.command()
+@run_options
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the figures here instead of RUN/plots/.")
+@click.option("--smooth-window", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Rolling-mean window over the samples (reduced when there are few).")
+@click.option("--samples", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Reservoir samples shown in the reward figure.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Picks the reservoir sample (0: the standard one).")
+@click.option("--map-data", type=click.Path(dir_okay=False, path_type=Path),
+              help="map_data.json of the training code [default: $POKEVIZ_MAP_DATA, "
+              "else searched near the run].")
+@plot_options
+@fail_cleanly
+def plot(
+    run: Path | None,
+    variant: str | None,
+    experiments_dir: Path,
+    output_dir: Path | None,
+    smooth_window: int,
+    samples: int,
+    seed: int,
+    map_data: Path | None,
+    formats: tuple[str, ...],
+    jobs: int | None,
+    verbose: bool,
+) -> None:
+    """Write a run's reward figure and Kanto heatmap (cache updated first).
+
+    Writes {variant}_{timestamp}_rewards.{fmt} and {variant}_{timestamp}_heatmap.{fmt}
+    into RUN/plots/ (or --output-dir) at 300 dpi. Same logs, same options: the same
+    bytes. Unchanged runs read no log file.
+
+    \b
+    Example:
+        pokeviz plot experiments/v4 --format png,pdf
+        pokeviz plot --variant v4 --map-data ../PokemonRedExperiments/v2/map_data.json
+    """
+    from .plots import plot_run
+
+    update, close = progress_bar("ingest")
+    try:
+        result = plot_run(
+            run, variant=variant, experiments_dir=experiments_dir, output_dir=output_dir,
+            formats=formats, smooth_window=smooth_window, samples=samples, seed=seed,
+            map_data=map_data, jobs=jobs, progress=update,
+        )
+    finally:
+        close()
+    _print_plot_result(result, verbose)
+
+
+@main.command()
+@click.argument("directory", required=False, default=Path("demo"),
+                type=click.Path(file_okay=False, path_type=Path))
+@plot_options
+@fail_cleanly
+def demo(directory: Path, formats: tuple[str, ...], jobs: int | None, verbose: bool) -> None:
+    """Generate synthetic runs (first time only) and plot the latest v4 run.
+
+    DIRECTORY (default ./demo) gets experiments/ with two runs each of v1-v4 and a
+    made-up map table, unless it already holds runs; then the figures of the latest
+    v4 run are written and their paths printed.
+
+    \b
+    Example:
+        pokeviz demo
+        pokeviz demo /tmp/pokeviz-demo --format png,svg
+    """
+    from .plots import demo_run
+
+    update, close = progress_bar("ingest")
+    try:
+        result = demo_run(directory, formats=formats, jobs=jobs, progress=update,
+                          on_generate=lambda path: click.echo(f"generating synthetic runs "
+                                                              f"in {path} ..."))
+    finally:
+        close()
+    _print_plot_result(result, verbose)

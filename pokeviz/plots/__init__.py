@@ -1,0 +1,281 @@
+"""Publication plots of a run, from its cache: ``plot_run`` (``pokeviz plot``).
+
+``plot_run`` brings the cache up to date (the same code as ``pokeviz ingest``), reads
+the figures' data through the DuckDB views, and writes
+
+* ``{variant}_{timestamp}_rewards.{fmt}`` — :mod:`pokeviz.plots.rewards`;
+* ``{variant}_{timestamp}_heatmap.{fmt}`` — :mod:`pokeviz.plots.heatmap`;
+
+into ``<run>/plots/`` or ``output_dir``. matplotlib is imported only here, lazily.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..api import IngestReport, ingest, summarize
+from ..cache import CacheUpdate
+from ..discover import Run, resolve_run
+from ..errors import PokevizError
+from ..kanto import MapTable, find_map_table, load_map_table
+from ..query import connect
+from .heatmap import HeatmapData, heatmap_data, heatmap_figure
+from .rewards import RewardData, reward_data, reward_figure
+from .style import FORMATS, save_figure, theme
+
+__all__ = ["FORMATS", "PlotResult", "demo_run", "plot_names", "plot_run"]
+
+
+@dataclass
+class PlotResult:
+    """What ``plot_run`` did: the ingest, the figures' data and the files written.
+
+    Attributes:
+        report: the ingest report (files, entries, problems, step range, tiles).
+        paths: every file written, rewards first then heatmap, in ``formats`` order.
+        rewards: the numbers behind the reward figure.
+        heatmap: the numbers behind the heatmap (global visit grid, unplaced maps).
+        map_table: the table used, or None.
+        seconds: wall time of the whole call.
+    """
+
+    report: IngestReport
+    paths: list[Path]
+    rewards: RewardData
+    heatmap: HeatmapData
+    map_table: MapTable | None = None
+    seconds: float = 0.0
+    file_rows: list[tuple[str, int, str, int | None, int | None]] = field(default_factory=list)
+
+    @property
+    def placed_visits(self) -> int:
+        """Visits drawn on the global Kanto map."""
+        return self.heatmap.placed_visits
+
+    @property
+    def unplaced_visits(self) -> int:
+        """Visits on maps without global coordinates (drawn in their own panels)."""
+        return self.heatmap.unplaced_visits
+
+    @property
+    def unplaced_map_ids(self) -> list[int]:
+        """Ids of the maps without global coordinates, most visited first."""
+        return self.heatmap.unplaced_map_ids
+
+    def lines(self) -> list[str]:
+        """The summary ``pokeviz plot`` prints: the ingest summary plus the plots'."""
+        out = self.report.lines()
+        rewards, heat = self.rewards, self.heatmap
+        out.append(f"sampled  {rewards.sampling_line}")
+        drawn = ", ".join(s.label for s in rewards.series.values()) or "none"
+        out.append(f"rewards  drawn: {drawn}")
+        if rewards.missing:
+            out.append(f"rewards  not in these logs (not drawn): {', '.join(rewards.missing)}")
+        table = str(self.map_table.path) if self.map_table and self.map_table.path else None
+        out.append(f"map      {table or 'no map table found (see --map-data)'}")
+        placed = (
+            f"{heat.placed_visits:,} placed on the Kanto map"
+            if table
+            else "none placed on the Kanto map"
+        )
+        unplaced = ""
+        if heat.unplaced:
+            ids = ", ".join(str(m) for m in heat.unplaced_map_ids)
+            unplaced = (f"; {heat.unplaced_visits:,} on {len(heat.unplaced)} unplaced "
+                        f"map{'s' if len(heat.unplaced) != 1 else ''} (ids {ids}), "
+                        "drawn in their own panels")
+        out.append(f"heatmap  {heat.total_visits:,} visits: {placed}{unplaced}")
+        without = self.report.entries - heat.total_visits
+        if without:
+            has = "entry has" if without == 1 else "entries have"
+            out.append(f"heatmap  {without:,} {has} no position (not in the heatmap)")
+        for path in self.paths:
+            out.append(f"wrote    {path}")
+        out.append(f"time     {self.seconds:.2f} s in total")
+        return out
+
+    def file_lines(self) -> list[str]:
+        """One line per log file (``pokeviz plot -v``): read now or cached, entries,
+        status, global step range."""
+        ingested = set(self.report.update.ingested)
+        out = []
+        for name, entries, status, first, last in self.file_rows:
+            how = "read  " if name in ingested else "cached"
+            steps = f"{first:,} … {last:,}" if first is not None else "no entries"
+            out.append(f"{how}   {name}: {entries:,} entries, {status}, global {steps}")
+        return out
+
+
+def plot_names(run: Run, fmt: str) -> tuple[str, str]:
+    """The file names of a run's two figures in one format.
+
+    Returns:
+        ``({variant}_{timestamp}_rewards.{fmt}, {variant}_{timestamp}_heatmap.{fmt})``.
+    """
+    stem = f"{run.variant}_{run.timestamp}"
+    return f"{stem}_rewards.{fmt}", f"{stem}_heatmap.{fmt}"
+
+
+def plot_run(
+    run: str | Path | Run | None = None,
+    *,
+    variant: str | None = None,
+    experiments_dir: str | Path = "experiments",
+    output_dir: str | Path | None = None,
+    formats: Sequence[str] = ("png",),
+    smooth_window: int = 50,
+    samples: int = 10_000,
+    seed: int = 0,
+    map_data: str | Path | None = None,
+    jobs: int | None = None,
+    progress: Callable[[int, int], Any] | None = None,
+    update: bool = True,
+) -> PlotResult:
+    """Write a run's reward figure and Kanto heatmap (``pokeviz plot``).
+
+    Args:
+        run: a run directory, a variant directory (its latest run) or a :class:`Run`.
+        variant, experiments_dir: with ``run=None``, the latest run of
+            ``<experiments_dir>/<variant>``.
+        output_dir: where to write (created); default ``<run>/plots/``.
+        formats: one or more of ``png``, ``pdf``, ``svg``.
+        smooth_window: largest rolling-mean window over the samples (reduced to
+            ``n_samples // 5`` when there are few).
+        samples: reservoir rows shown in the reward figure.
+        seed: picks the reservoir (0 = the standard one).
+        map_data: the ``map_data.json``; default: ``POKEVIZ_MAP_DATA``, then a search
+            near the run (see :func:`pokeviz.kanto.find_map_table`).
+        jobs: ingest worker processes (results do not depend on it).
+        progress: ``progress(done_bytes, total_bytes)`` during the ingest.
+        update: bring the cache up to date first (the default). False plots the cache
+            as it is (``pokeviz watch`` decides itself when a log file is read).
+
+    Returns:
+        The :class:`PlotResult` (paths, the figures' data, placement counts).
+
+    Raises:
+        PokevizError: no such run, no log files, a bad map table, bad arguments;
+            ``CacheError`` with ``update=False`` when there is no cache yet.
+        OSError: the output folder cannot be written.
+
+    Deterministic: the same logs and arguments give byte-identical files (PNG, PDF and
+    SVG), whatever the file order or ``jobs`` of earlier ingests. A re-run on an
+    unchanged run reads no log file; its cost is reading the sidecars and drawing.
+    """
+    started = time.perf_counter()
+    formats = list(dict.fromkeys(f.lower().lstrip(".") for f in formats))
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise PokevizError(
+            f"unknown plot format {', '.join(bad) or '(none)'}: use one or more of "
+            f"{', '.join(FORMATS)}"
+        )
+    if smooth_window < 1:
+        raise PokevizError(f"--smooth-window must be at least 1, got {smooth_window}")
+    if samples < 1:
+        raise PokevizError(f"--samples must be at least 1, got {samples}")
+    found = (
+        run
+        if isinstance(run, Run)
+        else resolve_run(run, variant=variant, experiments_dir=experiments_dir)
+    )
+    table_path = find_map_table(found.path, map_data)
+    table = load_map_table(table_path) if table_path is not None else None
+    report = (
+        ingest(found, jobs=jobs, progress=progress, reservoir_size=samples) if update else None
+    )
+    con = connect(found, reservoir_size=samples, seed=seed)
+    try:
+        if report is None:
+            report = summarize(found, CacheUpdate(), con)
+        rewards = reward_data(con, smooth_window=smooth_window)
+        heat = heatmap_data(con, table)
+        file_rows = con.execute(
+            "SELECT file, entries, status, first_global_step, last_global_step FROM files "
+            "ORDER BY file_order"
+        ).fetchall()
+    finally:
+        con.close()
+
+    out_dir = Path(output_dir) if output_dir is not None else found.plots_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    title = f"{found.variant} · run {found.timestamp}"
+    paths: list[Path] = []
+    with theme():
+        figures = (
+            ("rewards", reward_figure(rewards, title=f"{title} · reward per episode so far")),
+            ("heatmap", heatmap_figure(heat, title=f"{title} · visits per tile")),
+        )
+        for index, (_, fig) in enumerate(figures):
+            # Lay the figure out once, then freeze it: every format gets the same layout,
+            # whichever formats were asked for and in which order.
+            fig.draw_without_rendering()
+            fig.set_layout_engine("none")
+            for fmt in formats:
+                paths.append(save_figure(fig, out_dir / plot_names(found, fmt)[index], fmt))
+    return PlotResult(
+        report=report,
+        paths=paths,
+        rewards=rewards,
+        heatmap=heat,
+        map_table=table,
+        seconds=time.perf_counter() - started,
+        file_rows=[tuple(r) for r in file_rows],
+    )
+
+
+#: What ``pokeviz demo`` generates: two runs of each variant, ~40K entries per run.
+DEMO_VARIANTS = ("v1", "v2", "v3", "v4")
+DEMO_RUNS = 2
+DEMO_FILES = 40
+DEMO_ENVS = 16
+DEMO_STEPS_PER_ENV = 64
+
+
+def demo_run(
+    directory: str | Path = "demo",
+    *,
+    formats: Sequence[str] = ("png",),
+    jobs: int | None = None,
+    progress: Callable[[int, int], Any] | None = None,
+    on_generate: Callable[[Path], Any] | None = None,
+) -> PlotResult:
+    """Generate synthetic runs once and plot the latest v4 run (``pokeviz demo``).
+
+    Args:
+        directory: the demo folder; ``<directory>/experiments`` gets
+            :data:`DEMO_RUNS` synthetic runs of each of :data:`DEMO_VARIANTS`
+            (:data:`DEMO_FILES` files of :data:`DEMO_ENVS` × :data:`DEMO_STEPS_PER_ENV`
+            entries) and its made-up ``map_data.json``, unless it already holds runs.
+        formats, jobs, progress: as for :func:`plot_run`.
+        on_generate: called with the experiments folder before generating.
+
+    Returns:
+        The :class:`PlotResult` of the latest v4 run.
+
+    Raises:
+        PokevizError: the folder holds runs but no v4 run.
+
+    Deterministic: the generated logs and the figures are byte-identical on every
+    machine with the same library versions.
+    """
+    from ..discover import variants
+    from ..synth import synth_experiments
+
+    experiments = Path(directory) / "experiments"
+    if not variants(experiments):
+        if on_generate is not None:
+            on_generate(experiments)
+        synth_experiments(
+            experiments, variants=DEMO_VARIANTS, runs=DEMO_RUNS, files=DEMO_FILES,
+            envs=DEMO_ENVS, steps_per_env=DEMO_STEPS_PER_ENV,
+        )
+    table = experiments / "map_data.json"
+    return plot_run(
+        variant="v4", experiments_dir=experiments, formats=formats, jobs=jobs,
+        progress=progress, map_data=table if table.is_file() else None,
+    )

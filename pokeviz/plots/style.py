@@ -1,0 +1,183 @@
+"""The shared look of pokeviz figures and their deterministic, atomic saving.
+
+The theme is seaborn's ``whitegrid`` style at the ``paper`` context with the
+``colorblind`` palette, written out here as plain rcParams so that plotting does not
+import seaborn (and pandas) on every run, with one change: the font is DejaVu Sans,
+which ships with matplotlib, so the same figure has the same bytes on every machine.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: Raster resolution of every saved figure.
+DPI = 300
+#: Output formats ``pokeviz plot --format`` accepts.
+FORMATS = ("png", "pdf", "svg")
+#: Fixed so SVG element ids are the same on every run.
+SVG_HASHSALT = "pokeviz"
+
+#: seaborn 0.13 ``color_palette("colorblind")``.
+PALETTE = (
+    "#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",
+    "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9",
+)
+
+#: seaborn 0.13 ``axes_style("whitegrid")`` | ``plotting_context("paper")``, plus the
+#: fixed font, the palette and the save settings.
+RC: dict[str, Any] = {
+    # axes_style("whitegrid")
+    "figure.facecolor": "white",
+    "axes.labelcolor": ".15",
+    "xtick.direction": "out",
+    "ytick.direction": "out",
+    "xtick.color": ".15",
+    "ytick.color": ".15",
+    "axes.axisbelow": True,
+    "grid.linestyle": "-",
+    "text.color": ".15",
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "xtick.top": False,
+    "ytick.right": False,
+    "axes.grid": True,
+    "axes.facecolor": "white",
+    "axes.edgecolor": ".8",
+    "grid.color": ".8",
+    "axes.spines.left": True,
+    "axes.spines.bottom": True,
+    "axes.spines.right": True,
+    "axes.spines.top": True,
+    "xtick.bottom": False,
+    "ytick.left": False,
+    # plotting_context("paper")
+    "axes.linewidth": 1.0,
+    "grid.linewidth": 0.8,
+    "lines.linewidth": 1.2,
+    "lines.markersize": 4.8,
+    "patch.linewidth": 0.8,
+    "xtick.major.width": 1.0,
+    "ytick.major.width": 1.0,
+    "xtick.minor.width": 0.8,
+    "ytick.minor.width": 0.8,
+    "xtick.major.size": 4.8,
+    "ytick.major.size": 4.8,
+    "xtick.minor.size": 3.2,
+    "ytick.minor.size": 3.2,
+    "font.size": 9.6,
+    "axes.labelsize": 9.6,
+    "axes.titlesize": 9.6,
+    "xtick.labelsize": 8.8,
+    "ytick.labelsize": 8.8,
+    "legend.fontsize": 8.8,
+    "legend.title_fontsize": 9.6,
+    # pokeviz
+    "font.family": ["sans-serif"],
+    "font.sans-serif": ["DejaVu Sans"],
+    "svg.hashsalt": SVG_HASHSALT,
+    "svg.fonttype": "path",
+    "pdf.fonttype": 42,
+    "savefig.dpi": DPI,
+    "figure.dpi": 100,
+    "image.interpolation": "nearest",
+}
+
+#: Per-format ``savefig(metadata=...)``: no dates, no version strings.
+METADATA: dict[str, dict[str, Any]] = {
+    "png": {"Software": None},
+    "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
+    "svg": {"Date": None, "Creator": None},
+}
+
+
+@contextmanager
+def theme() -> Iterator[None]:
+    """Apply the pokeviz rcParams inside a ``with`` block (global state is restored).
+
+    Imports matplotlib (lazily: only plotting pays for it).
+    """
+    import matplotlib
+
+    with matplotlib.rc_context(RC):
+        yield
+
+
+def new_figure(width_in: float, height_in: float, **kwargs: Any) -> Figure:
+    """A matplotlib Figure with an Agg canvas, outside pyplot's global figure list.
+
+    Call inside :func:`theme`. Args are the size in inches and ``Figure`` keyword args.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, height_in), **kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def format_steps(value: float, _pos: object = None) -> str:
+    """A step count as a short tick label: ``0``, ``500``, ``250K``, ``1.5M``, ``2B``.
+
+    Args:
+        value: the step count.
+        _pos: ignored (matplotlib's FuncFormatter passes the tick position).
+
+    Returns:
+        The label, at most 3 significant digits. Deterministic.
+    """
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if value >= limit:
+            return f"{sign}{value / limit:.3g}{suffix}"
+    return f"{sign}{value:.3g}" if value else "0"
+
+
+def save_figure(fig: Figure, path: str | Path, fmt: str) -> Path:
+    """Write a figure atomically and byte-reproducibly.
+
+    The file is written to a temporary file in the same folder and renamed over
+    ``path``, so a reader never sees a partial plot. PNG, PDF and SVG carry no date or
+    version, SVG ids use the fixed :data:`SVG_HASHSALT`, rasters are :data:`DPI` dpi:
+    the same figure always gives the same bytes.
+
+    Args:
+        fig: the figure (from :func:`new_figure`, drawn inside :func:`theme`).
+        path: the destination; its folder must exist.
+        fmt: ``png``, ``pdf`` or ``svg``.
+
+    Returns:
+        ``path`` as a Path.
+
+    Raises:
+        ValueError: an unknown format.
+        OSError: the folder cannot be written.
+    """
+    import matplotlib
+
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown plot format {fmt!r}: use one of {', '.join(FORMATS)}")
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        # The hash salt is set again so a caller saving outside theme() gets fixed ids too.
+        with os.fdopen(fd, "wb") as f, matplotlib.rc_context({"svg.hashsalt": SVG_HASHSALT}):
+            fig.savefig(f, format=fmt, dpi=DPI, metadata=METADATA[fmt])
+        # mkstemp makes the file private (0600); give it the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
