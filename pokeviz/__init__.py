@@ -15,6 +15,7 @@ from .errors import (  # noqa: E402
     RunNotFoundError,
 )
 from .ingest import FileSummary, ingest_file  # noqa: E402
+from .plots import PlotResult, plot_run  # noqa: E402
 
 __all__ = [
     "CacheError",
@@ -22,6 +23,7 @@ __all__ = [
     "IngestReport",
     "MapTableError",
     "NoLogFilesError",
+    "PlotResult",
     "PokevizError",
     "QueryError",
     "Run",
@@ -30,6 +32,7 @@ __all__ = [
     "ingest",
     "ingest_file",
     "open_run",
+    "plot_run",
     "resolve_run",
     "sql",
 ]
