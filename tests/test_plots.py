@@ -121,7 +121,8 @@ def test_visits_land_at_their_global_positions(hand_run: Path, tmp_path: Path) -
     assert list(zip(*np.nonzero(heat.grid), strict=True)) == [(5, 34), (6, 34), (22, 11)]
     assert heat.unplaced_map_ids == [99] and heat.unplaced_visits == 1
     (local,) = heat.unplaced
-    assert (local.x0, local.y0, local.visits.tolist()) == (7, 8, [[1]])
+    assert (local.x0, local.y0, local.visits.shape) == (0, 0, (9, 8))  # from (0, 0)
+    assert local.visits[8, 7] == local.total == 1
     assert heat.total_visits == 6 and result.report.entries == 7
     assert [label[:3] for label in heat.labels] == [("Town", 0, 3), ("Road", 12, 2)]
     lines = result.lines()

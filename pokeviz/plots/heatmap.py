@@ -45,7 +45,8 @@ MAP_WIDTH_IN = 5.7
 class LocalMap:
     """Visits of one map drawn in its own local coordinates.
 
-    ``visits[row, col]`` counts tile ``(x0 + col, y0 + row)``.
+    ``visits[row, col]`` counts tile ``(x0 + col, y0 + row)``; ``(x0, y0)`` is the local
+    origin ``(0, 0)`` unless a coordinate below 0 was seen.
     """
 
     map_id: int
@@ -160,7 +161,9 @@ def heatmap_data(con: duckdb.DuckDBPyConnection, table: MapTable | None) -> Heat
     loose = ~placed
     for m in np.unique(maps[loose]).tolist():
         mine = loose & (maps == m)
-        x0, y0 = int(xs[mine].min()), int(ys[mine].min())
+        # From the map's local origin (or the lowest coordinate seen, if negative), so
+        # the panel shows where on the map the visits were.
+        x0, y0 = min(0, int(xs[mine].min())), min(0, int(ys[mine].min()))
         local = np.zeros((int(ys[mine].max()) - y0 + 1, int(xs[mine].max()) - x0 + 1),
                          dtype=np.int64)
         np.add.at(local, (ys[mine] - y0, xs[mine] - x0), visits[mine])
@@ -254,7 +257,7 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
     import matplotlib
     from matplotlib.colors import ListedColormap, LogNorm
     from matplotlib.patches import Rectangle
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     base = matplotlib.colormaps[COLORMAP]
     cmap = ListedColormap(
@@ -317,8 +320,12 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
         shown = _show(ax, local.visits, local.x0, local.y0, cmap, norm)
         image = image or shown
         ax.set_aspect("equal")
-        ax.set_title(f"map {local.map_id} · {local.total:,} visits", fontsize=7.5, loc="left")
+        lacking = " (not in table)" if data.table_path is not None else ""
+        ax.set_title(f"map {local.map_id}{lacking} · {local.total:,} visits", fontsize=7.5,
+                     loc="left")
         ax.tick_params(labelsize=6)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
         axes.append(ax)
     if len(data.unplaced) > len(panels):
         rest = data.unplaced[len(panels):]

@@ -269,13 +269,15 @@ def _draw_series(ax: Axes, data: RewardData, series: MetricSeries, color: str,
             label="per-file mean (all entries)")
 
 
-def _legend(ax: Axes, fontsize: float) -> None:
-    """The legend, exact layer first (labels are the same in every panel)."""
+def _legend(box: Axes, ax: Axes) -> None:
+    """The figure's one legend, in its own row ``box`` under the title, taken from
+    ``ax`` (every panel uses the same styles): outside the panels, it hides no data."""
     handles, labels = ax.get_legend_handles_labels()
     rank = {"per-file mean (all entries)": 0, "reservoir samples": 9}
     order = sorted(range(len(labels)), key=lambda i: (rank.get(labels[i], 1), i))
-    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper left",
-              fontsize=fontsize, framealpha=0.9, markerscale=4)
+    box.set_axis_off()
+    box.legend([handles[i] for i in order], [labels[i] for i in order], loc="center",
+               ncols=2, fontsize=7.5, frameon=False, markerscale=4, borderaxespad=0)
 
 
 def _step_axis(ax: Axes, data: RewardData, bins: int) -> None:
@@ -309,7 +311,7 @@ def reward_figure(data: RewardData, *, title: str) -> Figure:
     parts = [data.series[m] for m in metrics if m != "reward_total"]
     n_cols = max(1, min(COLUMNS, len(parts)))
     n_rows = -(-len(parts) // n_cols) if parts else 0
-    height = 0.9 + (2.6 if total is not None else 0) + 1.55 * n_rows + 0.35
+    height = 1.2 + (2.6 if total is not None else 0) + 1.55 * n_rows + 0.35
     fig = new_figure(7.2, max(height, 2.6), layout="constrained")
     fig.suptitle(f"{title}\n{data.sampling_line}", fontsize=10)
 
@@ -326,18 +328,19 @@ def reward_figure(data: RewardData, *, title: str) -> Figure:
         ax.text(0.5, 0.5, "no reward values in these logs" if data.entries else
                 "no entries yet", ha="center", va="center", transform=ax.transAxes)
     else:
-        ratios = ([2.2] if total is not None else []) + [1.0] * n_rows
+        ratios = [0.28] + ([2.2] if total is not None else []) + [1.0] * n_rows
         grid = fig.add_gridspec(len(ratios), n_cols, height_ratios=ratios)
+        legend_box = fig.add_subplot(grid[0, :])
         axes: list[Axes] = []
-        row = 0
+        row = 1
         if total is not None:
-            ax = fig.add_subplot(grid[0, :])
+            ax = fig.add_subplot(grid[1, :])
             _draw_series(ax, data, total, PALETTE[0], emphasize=True)
             ax.set_title("total reward (cumulative in the episode)", loc="left", fontsize=9.6)
             ax.set_ylabel("reward")
-            _legend(ax, fontsize=7.5)
+            _legend(legend_box, ax)
             axes.append(ax)
-            row = 1
+            row = 2
         for i, series in enumerate(parts):
             # Same x limits everywhere, but no sharex: small panels need fewer ticks.
             ax = fig.add_subplot(grid[row + i // n_cols, i % n_cols])
@@ -348,7 +351,7 @@ def reward_figure(data: RewardData, *, title: str) -> Figure:
                          fontweight="bold")
             ax.tick_params(labelsize=7.5)
             if total is None and i == 0:
-                _legend(ax, fontsize=6.5)
+                _legend(legend_box, ax)
             axes.append(ax)
         for i, ax in enumerate(axes):
             _step_axis(ax, data, 6 if i == 0 and total is not None else 3)
