@@ -203,10 +203,21 @@ def cache_totals(run: Run) -> CacheTotals:
 def render_figures(
     run: Run, *, formats: Sequence[str] = ("png",), map_data: str | Path | None = None
 ) -> Any:
-    """The default renderer: :func:`pokeviz.plots.plot_run` (imported on first use)."""
+    """The default renderer: :func:`pokeviz.plots.plot_run` (imported on first use).
+
+    Passes ``update=False`` when ``plot_run`` accepts it, so that the watcher alone
+    decides when a log file is read; otherwise ``plot_run`` brings the cache up to date
+    itself (it may then read a file still being written, as ``partial``) and the
+    watcher reports what it read.
+    """
+    import inspect
+
     from .plots import plot_run
 
-    return plot_run(run, formats=tuple(formats), map_data=map_data)
+    options: dict[str, Any] = {"formats": tuple(formats), "map_data": map_data}
+    if "update" in inspect.signature(plot_run).parameters:
+        options["update"] = False
+    return plot_run(run, **options)
 
 
 class RunWatcher:
@@ -300,7 +311,7 @@ class RunWatcher:
             if result.update is not None:
                 result.read = list(result.update.ingested)
         if self._render_due is not None and now >= self._render_due:
-            result.rendered = self._render()
+            result.rendered = self._render(now)
         return result
 
     def seconds_until_due(self, now: float) -> float:
@@ -352,15 +363,22 @@ class RunWatcher:
         self._after_update(update, now)
         return update
 
-    def _after_update(self, update: CacheUpdate, now: float, always_report: bool = False) -> None:
+    def _after_update(
+        self,
+        update: CacheUpdate,
+        now: float,
+        always_report: bool = False,
+        schedule_render: bool = True,
+        by: str = "",
+    ) -> None:
         self.cached, _ = read_manifest(self.run.cache_dir)
         if not (update.ingested or update.removed or always_report):
             return
-        if self.cached and self._render_due is None:
-            self._render_due = now + self.debounce_seconds
-        elif not self.cached:
+        if not self.cached:
             self._render_due = None
-        self.on_status(self.status_line(update))
+        elif schedule_render and self._render_due is None:
+            self._render_due = now + self.debounce_seconds
+        self.on_status(self.status_line(update) + by)
         if self.verbose:
             for name in update.ingested:
                 entry = self.cached.get(name, {})
@@ -376,8 +394,12 @@ class RunWatcher:
         problems (the first two names)."""
         try:
             totals = cache_totals(self.run) if self.cached else CacheTotals()
-        except PokevizError as exc:
-            return f"{self._clock()}  cache unreadable: {exc}"
+        except Exception:  # the views failed: count from the manifest, without steps
+            statuses: dict[str, int] = {}
+            for entry in self.cached.values():
+                statuses[entry["status"]] = statuses.get(entry["status"], 0) + 1
+            entries = sum(entry.get("entries") or 0 for entry in self.cached.values())
+            totals = CacheTotals(len(self.cached), entries, None, None, statuses)
         statuses = ", ".join(f"{v} {k}" for k, v in sorted(totals.statuses.items()))
         steps = (
             f"{totals.first_global_step:,} … {totals.last_global_step:,}"
@@ -397,7 +419,7 @@ class RunWatcher:
             + (f": {shown}" if shown else "")
         )
 
-    def _render(self) -> bool:
+    def _render(self, now: float) -> bool:
         self._render_due = None
         if not self.cached:
             return False
@@ -407,6 +429,11 @@ class RunWatcher:
         except Exception as exc:  # a failed render is reported; the next change retries
             self._report_error(exc, what="figures not updated")
             return False
+        # A renderer that updates the cache itself (plot_run without update=False) may
+        # have read files: report them; the figures already show them.
+        update = getattr(getattr(result, "report", None), "update", None)
+        if isinstance(update, CacheUpdate):
+            self._after_update(update, now, schedule_render=False, by="  (read by the renderer)")
         figures = _count_figures(result)
         self.on_status(
             f"{self._clock()}  figures updated"
@@ -485,20 +512,23 @@ class _Stop(BaseException):
 def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     """In the main thread: SIGTERM raises :class:`_Stop`, Ctrl-C KeyboardInterrupt.
 
-    Either also sets ``stop`` and kills this process's worker processes (a file being
-    read in a worker is abandoned; the cache's atomic writes keep it consistent).
-    Only the first signal raises, so the clean-up that follows is not interrupted.
-    Elsewhere (a thread, a notebook cell run off the main thread) does nothing.
+    Either also sets ``stop`` and kills the worker processes started since entering
+    (the cache's reader pool: a file being read is abandoned, and the cache's atomic
+    writes keep it consistent); processes that already existed are left alone. Only
+    the first signal raises, so the clean-up that follows is not interrupted. Off the
+    main thread (tests, a notebook's worker thread) does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    existing = set(multiprocessing.active_children())
 
     def handle(signum: int, frame: Any) -> None:
         first = not stop.is_set()
         stop.set()
         for child in multiprocessing.active_children():
-            child.kill()
+            if child not in existing:
+                child.kill()
         if first:
             raise KeyboardInterrupt if signum == signal.SIGINT else _Stop
 
