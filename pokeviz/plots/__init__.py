@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..api import IngestReport, ingest, summarize
-from ..cache import CacheUpdate
+from ..api import IngestReport, summarize
+from ..cache import CacheUpdate, update_cache
 from ..discover import Run, resolve_run
 from ..errors import PokevizError
 from ..kanto import MapTable, find_map_table, load_map_table
@@ -185,13 +185,11 @@ def plot_run(
     )
     table_path = find_map_table(found.path, map_data)
     table = load_map_table(table_path) if table_path is not None else None
-    report = (
-        ingest(found, jobs=jobs, progress=progress, reservoir_size=samples) if update else None
-    )
+    # The same steps as pokeviz.ingest (update_cache, then summarize), on one connection.
+    cache_update = update_cache(found, jobs=jobs, progress=progress) if update else CacheUpdate()
     con = connect(found, reservoir_size=samples, seed=seed)
     try:
-        if report is None:
-            report = summarize(found, CacheUpdate(), con)
+        report = summarize(found, cache_update, con)
         rewards = reward_data(con, smooth_window=smooth_window)
         heat = heatmap_data(con, table)
         file_rows = con.execute(
@@ -211,10 +209,6 @@ def plot_run(
             ("heatmap", heatmap_figure(heat, title=f"{title} · visits per tile")),
         )
         for index, (_, fig) in enumerate(figures):
-            # Lay the figure out once, then freeze it: every format gets the same layout,
-            # whichever formats were asked for and in which order.
-            fig.draw_without_rendering()
-            fig.set_layout_engine("none")
             for fmt in formats:
                 paths.append(save_figure(fig, out_dir / plot_names(found, fmt)[index], fmt))
     return PlotResult(

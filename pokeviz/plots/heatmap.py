@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..kanto import MapRegion, MapTable
-from .style import new_figure
+from .style import freeze_layout, new_figure
 
 if TYPE_CHECKING:
     import duckdb
@@ -221,7 +221,6 @@ def _label_maps(fig: Figure, ax: Axes, data: HeatmapData) -> None:
     import matplotlib.patheffects as pe
 
     renderer = fig.canvas.get_renderer()
-    fig.draw_without_rendering()
     taken = []
     for name, _map_id, _visits, cx, cy in data.labels:
         text = ax.text(cx, cy, name, ha="center", va="center", fontsize=6.5, color="black",
@@ -251,8 +250,9 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
         title: first title line (variant and run).
 
     Returns:
-        A matplotlib Figure (Agg canvas); call inside :func:`pokeviz.plots.style.theme`.
-        Deterministic.
+        A matplotlib Figure (Agg canvas), laid out and frozen
+        (:func:`pokeviz.plots.style.freeze_layout`); call inside
+        :func:`pokeviz.plots.style.theme`. Deterministic.
     """
     import matplotlib
     from matplotlib.colors import ListedColormap, LogNorm
@@ -294,7 +294,7 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
         ax.set_axis_off()
         ax.text(0.5, 0.5, "no positions in these logs", ha="center", va="center",
                 transform=ax.transAxes)
-        return fig
+        return freeze_layout(fig)
     grid = fig.add_gridspec(len(ratios), n_cols, height_ratios=ratios)
     axes = []
     row = 0
@@ -339,5 +339,8 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
     bar.set_label("visits per tile (log scale)")
     bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     if has_global:
+        # Labels need the final layout to test for overlaps; they are kept out of the
+        # layout, so freezing it afterwards changes nothing.
+        fig.draw_without_rendering()
         _label_maps(fig, axes[0], data)
-    return fig
+    return freeze_layout(fig)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..formats import COMPONENTS
-from .style import PALETTE, format_steps, new_figure
+from .style import PALETTE, format_steps, freeze_layout, new_figure
 
 if TYPE_CHECKING:
     import duckdb
@@ -303,8 +303,9 @@ def reward_figure(data: RewardData, *, title: str) -> Figure:
         title: first title line (variant and run); the sampling line is added.
 
     Returns:
-        A matplotlib Figure (Agg canvas); call inside :func:`pokeviz.plots.style.theme`.
-        Deterministic.
+        A matplotlib Figure (Agg canvas), laid out and frozen
+        (:func:`pokeviz.plots.style.freeze_layout`); call inside
+        :func:`pokeviz.plots.style.theme`. Deterministic.
     """
     metrics = list(data.series)
     total = data.series.get("reward_total")
@@ -365,4 +366,4 @@ def reward_figure(data: RewardData, *, title: str) -> Figure:
     if notes:
         fig.supxlabel("\n".join(notes), fontsize=7.5, color=".35", x=0.01,
                       horizontalalignment="left")
-    return fig
+    return freeze_layout(fig)

@@ -124,6 +124,18 @@ def new_figure(width_in: float, height_in: float, **kwargs: Any) -> Figure:
     return fig
 
 
+def freeze_layout(fig: Figure) -> Figure:
+    """Run the figure's (constrained) layout once, then keep it for every save.
+
+    Every format then gets the same layout, whichever formats are saved and in which
+    order, and saving does not lay the figure out again. Returns ``fig``.
+    """
+    if fig.get_layout_engine() is not None:
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
+    return fig
+
+
 def format_steps(value: float, _pos: object = None) -> str:
     """A step count as a short tick label: ``0``, ``500``, ``250K``, ``1.5M``, ``2B``.
 
