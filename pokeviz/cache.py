@@ -361,6 +361,10 @@ def _ingest_all(
         for path in stale:
             record(_ingest_to_cache(str(path), str(cache_dir), fast_path_max_bytes), path)
         return
+    # pyarrow imports pandas (~0.3 s, ~40 MB) the first time it builds an array, only
+    # to check for DataFrames. Done once here, before the workers are forked, they share
+    # it instead of each importing it; the parent needs it afterwards anyway (connect).
+    pa.array([0])
     with ProcessPoolExecutor(max_workers=min(jobs, len(stale))) as pool:
         futures = {
             pool.submit(_ingest_to_cache, str(p), str(cache_dir), fast_path_max_bytes): p
