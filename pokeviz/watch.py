@@ -240,6 +240,7 @@ class RunWatcher:
         on_status: receives each status line.
         verbose: also report every file read, and tracebacks.
         wall_clock: gives the time printed in status lines (``time.time``).
+        stop_event: once set, failures (work interrupted by the stop) are not reported.
     """
 
     def __init__(
@@ -253,8 +254,10 @@ class RunWatcher:
         on_status: StatusCallback = print,
         verbose: bool = False,
         wall_clock: Callable[[], float] = time.time,
+        stop_event: threading.Event | None = None,
     ) -> None:
         self.run = run
+        self.stop_event = stop_event
         self.render = render
         self.debounce_seconds = debounce_seconds
         self.poll_seconds = poll_seconds
@@ -443,6 +446,8 @@ class RunWatcher:
         return True
 
     def _report_error(self, exc: Exception, what: str = "problem") -> None:
+        if self.stop_event is not None and self.stop_event.is_set():
+            return  # interrupted by the stop, not a failure
         message = str(exc) if isinstance(exc, PokevizError) else f"{type(exc).__name__}: {exc}"
         if message != self._last_error:
             self.on_status(f"{self._clock()}  {what}: {message}; still watching")
@@ -509,8 +514,11 @@ class _Stop(BaseException):
 
 
 @contextlib.contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+def _stop_on_signals(stop: threading.Event) -> Iterator[list[int]]:
     """In the main thread: SIGTERM raises :class:`_Stop`, Ctrl-C KeyboardInterrupt.
+
+    Yields the list of signals received so far (the caller decides the outcome from
+    it, since a library may turn the raised exception into another one).
 
     Either also sets ``stop`` and kills the worker processes started since entering
     (the cache's reader pool: a file being read is abandoned, and the cache's atomic
@@ -518,13 +526,15 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     the first signal raises, so the clean-up that follows is not interrupted. Off the
     main thread (tests, a notebook's worker thread) does nothing.
     """
+    received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
     existing = set(multiprocessing.active_children())
 
     def handle(signum: int, frame: Any) -> None:
         first = not stop.is_set()
+        received.append(signum)
         stop.set()
         for child in multiprocessing.active_children():
             if child not in existing:
@@ -534,7 +544,7 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        yield
+        yield received
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
@@ -582,53 +592,68 @@ def watch_run(
         ``stop_event`` and on SIGTERM (in the main thread).
 
     Raises:
+        MapTableError: ``map_data`` is given but cannot be read (checked at the start).
         KeyboardInterrupt: on Ctrl-C, after the observer was stopped and joined (the
             CLI exits 130). The file in hand is abandoned; the cache stays consistent.
     """
-    from watchdog.observers import Observer
-    from watchdog.observers.polling import PollingObserver
-
     stop = stop_event if stop_event is not None else threading.Event()
     if render is None:
+        if map_data is not None:
+            from .kanto import load_map_table
+
+            load_map_table(map_data)  # a wrong --map-data fails now, not at every render
         render = functools.partial(render_figures, formats=formats, map_data=map_data)
     run: Run | None = None
-    with _stop_on_signals(stop):
+    with _stop_on_signals(stop) as received:
         try:
             run = wait_for_run(
                 Path(run_path), stop=stop, poll_seconds=poll_seconds, on_status=on_status
             )
-            if run is None:
-                return None
-            watcher = RunWatcher(
-                run,
-                render=render,
-                debounce_seconds=debounce_seconds,
-                poll_seconds=poll_seconds,
-                jobs=jobs,
-                on_status=on_status,
-                verbose=verbose,
-            )
-            observer = PollingObserver(timeout=poll_seconds) if poll else Observer()
-            observer.schedule(watcher.handler, str(run.logs_dir), recursive=False)
-            # Observe before catching up, so that nothing written meanwhile is missed.
-            observer.start()
-            try:
-                on_status(
-                    f"watching {run.logs_dir} ({'polling' if poll else 'file events'}); "
-                    "catching up"
+            if run is not None:
+                watcher = RunWatcher(
+                    run,
+                    render=render,
+                    debounce_seconds=debounce_seconds,
+                    poll_seconds=poll_seconds,
+                    jobs=jobs,
+                    on_status=on_status,
+                    verbose=verbose,
+                    stop_event=stop,
                 )
-                watcher.catch_up(time.monotonic())
-                while not stop.is_set():
-                    timeout = watcher.seconds_until_due(time.monotonic())
-                    watcher.handler.wake.wait(min(timeout, _MAX_WAIT_SECONDS))
-                    watcher.handler.wake.clear()
-                    if not stop.is_set():
-                        watcher.tick(time.monotonic())
-            finally:
-                observer.stop()
-                observer.join()
-            on_status("stopped")
-            return run
-        except _Stop:
-            on_status("stopped (SIGTERM)")
-            return run
+                _observe(watcher, poll=poll, stop=stop)
+        except (_Stop, KeyboardInterrupt):
+            if not received:
+                raise  # not one of our signals
+    # A library in the middle (DuckDB: "Query interrupted") may have turned the signal's
+    # exception into an ordinary error; what counts is which signal arrived.
+    if signal.SIGINT in received:
+        raise KeyboardInterrupt
+    on_status("stopped (SIGTERM)" if signal.SIGTERM in received else "stopped")
+    return run
+
+
+def _observe(watcher: RunWatcher, *, poll: bool, stop: threading.Event) -> None:
+    """Start an observer on the run's ``json_logs/``, catch up, tick until ``stop``;
+    always stop and join the observer."""
+    from watchdog.observers import Observer
+    from watchdog.observers.polling import PollingObserver
+
+    logs_dir = watcher.run.logs_dir
+    observer = PollingObserver(timeout=watcher.poll_seconds) if poll else Observer()
+    observer.schedule(watcher.handler, str(logs_dir), recursive=False)
+    # Observe before catching up, so that nothing written meanwhile is missed.
+    observer.start()
+    try:
+        watcher.on_status(
+            f"watching {logs_dir} ({'polling' if poll else 'file events'}); catching up"
+        )
+        watcher.catch_up(time.monotonic())
+        while not stop.is_set():
+            timeout = watcher.seconds_until_due(time.monotonic())
+            watcher.handler.wake.wait(min(timeout, _MAX_WAIT_SECONDS))
+            watcher.handler.wake.clear()
+            if not stop.is_set():
+                watcher.tick(time.monotonic())
+    finally:
+        observer.stop()
+        observer.join()

@@ -13,9 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from watchdog.events import (
     DirModifiedEvent,
     FileClosedEvent,
@@ -29,10 +31,18 @@ from watchdog.events import (
 
 import pokeviz.cache
 from pokeviz.cache import SIDECARS, read_manifest, update_cache
+from pokeviz.cli import main
 from pokeviz.discover import Run
 from pokeviz.query import connect
 from pokeviz.synth import synth_run, write_map_table
-from pokeviz.watch import LogEventHandler, RunWatcher, find_run, looks_complete, watch_run
+from pokeviz.watch import (
+    LogEventHandler,
+    RunWatcher,
+    find_run,
+    looks_complete,
+    render_figures,
+    watch_run,
+)
 
 from .conftest import nested_entries
 
@@ -314,6 +324,55 @@ def test_bad_file_and_failed_render_are_reported_and_watching_goes_on(tmp_path: 
     assert sum("json_logs/ folder" in line for line in lines) == 1
 
 
+def test_files_a_renderer_reads_itself_are_reported_without_another_render(
+    tmp_path: Path,
+) -> None:
+    """``plot_run`` without ``update=False`` brings the cache up to date itself."""
+    run = empty_run(tmp_path)
+    renders: list[int] = []
+
+    def updating_render(r: Run) -> SimpleNamespace:
+        renders.append(1)
+        return SimpleNamespace(report=SimpleNamespace(update=update_cache(r, jobs=1)))
+
+    watcher, lines, _ = make_watcher(run, render=updating_render, debounce_seconds=1.0)
+    (run.logs_dir / "stats_1.json").write_bytes(payload(0))
+    watcher.catch_up(0.0)
+    data = payload(1)
+    (run.logs_dir / "stats_2.json").write_bytes(data[: cut(data)])  # being written
+    assert watcher.tick(0.0).rendered
+    assert lines[-2].endswith("(read by the renderer)") and "1 partial" in lines[-2]
+    assert lines[-1].startswith("00:00:00  figures updated")
+    assert watcher.seconds_until_due(0.0) == pytest.approx(1.0)  # the next check, no render
+    assert not watcher.tick(5.0).rendered and renders == [1]
+
+
+def test_default_renderer_asks_plot_run_not_to_update_when_it_can(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pokeviz.plots
+
+    calls: list[dict] = []
+
+    def plot_run(run: Run, *, formats: tuple = ("png",), map_data: Any = None,
+                 update: bool = True) -> None:
+        calls.append({"formats": formats, "map_data": map_data, "update": update})
+
+    monkeypatch.setattr(pokeviz.plots, "plot_run", plot_run)
+    render_figures(empty_run(tmp_path), formats=["pdf"], map_data="m.json")
+    assert calls == [{"formats": ("pdf",), "map_data": "m.json", "update": False}]
+
+
+def test_cli_rejects_a_missing_map_table_before_watching(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    result = CliRunner().invoke(main, ["watch", str(tmp_path), "--map-data", str(missing)])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"Error: {missing}: no such map table; pass --map-data PATH to the map_data.json "
+        "of your training code"
+    )
+
+
 def test_find_run_waits_for_json_logs_and_takes_a_variants_latest_run(tmp_path: Path) -> None:
     variant = tmp_path / "v4"
     assert find_run(variant) == (None, f"{variant} does not exist yet")
@@ -568,5 +627,5 @@ def test_ctrl_c_stops_with_exit_130(tmp_path: Path) -> None:
         code = watch.stop(signal.SIGINT)
     finally:
         watch.stop(signal.SIGKILL)
-    assert code == 130
+    assert code == 130, watch.output + watch.err_path.read_text()
     assert "stopped (Ctrl-C)" in watch.err_path.read_text()
