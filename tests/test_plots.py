@@ -353,3 +353,11 @@ def test_theme_is_seaborn_whitegrid_paper_with_a_fixed_font() -> None:
         else:
             assert RC[key] == value, key
     assert RC["font.sans-serif"] == ["DejaVu Sans"] and RC["svg.hashsalt"] == "pokeviz"
+
+
+def test_readme_example_images_are_small_300_dpi_pngs() -> None:
+    images = Path(__file__).resolve().parent.parent / "docs" / "images"
+    for name in ("demo_rewards.png", "demo_heatmap.png"):
+        path = images / name
+        assert path.stat().st_size < 300_000, name
+        assert [round(v) for v in png_dpi(path)] == [300, 300]

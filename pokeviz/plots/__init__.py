@@ -222,12 +222,13 @@ def plot_run(
     )
 
 
-#: What ``pokeviz demo`` generates: two runs of each variant, ~40K entries per run.
+#: What ``pokeviz demo`` generates: two runs of each variant, ~9.7K entries per run (small,
+#: so the demo takes seconds and its figures suit the README).
 DEMO_VARIANTS = ("v1", "v2", "v3", "v4")
 DEMO_RUNS = 2
-DEMO_FILES = 40
-DEMO_ENVS = 16
-DEMO_STEPS_PER_ENV = 64
+DEMO_FILES = 10
+DEMO_ENVS = 8
+DEMO_STEPS_PER_ENV = 128
 
 
 def demo_run(

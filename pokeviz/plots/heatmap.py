@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..kanto import MapRegion, MapTable
-from .style import freeze_layout, new_figure
+from .style import FIGURE_WIDTH_IN, freeze_layout, new_figure
 
 if TYPE_CHECKING:
     import duckdb
@@ -38,7 +38,7 @@ COLORMAP = "magma_r"
 COLORMAP_START = 0.12
 EMPTY_COLOR = "#eef0f2"
 #: Width in inches the global map gets (figure width minus labels and colour bar).
-MAP_WIDTH_IN = 5.7
+MAP_WIDTH_IN = 5.25
 
 
 @dataclass
@@ -274,9 +274,9 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
     if has_global:
         left, right, top, bottom = _view_box(data)
         aspect = (bottom - top + 1) / (right - left + 1)
-        main_height = min(7.0, max(2.4, MAP_WIDTH_IN * aspect + 0.45))
+        main_height = min(7.0, max(1.3, MAP_WIDTH_IN * aspect + 0.45))
     height = 0.55 + main_height + 1.7 * n_rows + 0.1
-    fig = new_figure(7.2, max(height, 2.6), layout="constrained")
+    fig = new_figure(FIGURE_WIDTH_IN, max(height, 2.6), layout="constrained")
 
     lines = [title, f"{data.total_visits:,} visits on {data.unique_tiles:,} tiles (every entry)"]
     if data.table_path is None:

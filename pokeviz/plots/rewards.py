@@ -6,7 +6,8 @@ Two layers per metric, both from the cache:
   drawn at the middle of the file's global step range, with a band of ± 1 standard
   deviation (sample std over the file's entries);
 * sampled: the ``reservoir`` rows (a uniform, seeded sample of the per-file samples)
-  smoothed with a centred rolling mean whose window adapts to the number of samples.
+  smoothed with a centred rolling mean whose window adapts to the number of samples,
+  drawn every ``window // 5`` samples.
 
 A metric missing from the whole run is not drawn (never as 0) and is named in a note;
 a metric missing from some files leaves gaps there.
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..formats import COMPONENTS
-from .style import PALETTE, format_steps, freeze_layout, new_figure
+from .style import FIGURE_WIDTH_IN, PALETTE, format_steps, freeze_layout, new_figure
 
 if TYPE_CHECKING:
     import duckdb
@@ -121,27 +122,40 @@ def adaptive_window(n_samples: int, smooth_window: int) -> int:
 
 
 def rolling_mean(
-    steps: np.ndarray, values: np.ndarray, window: int
+    steps: np.ndarray, values: np.ndarray, window: int, stride: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """Centred rolling mean of ``values`` (and of ``steps``) over ``window`` neighbours.
 
     Args:
         steps, values: equal-length arrays sorted by step, without NaN.
         window: at least 1.
+        stride: keep every ``stride``-th window (and always the last one).
 
     Returns:
-        ``(mean step, mean value)`` of every run of ``window`` consecutive samples
-        (``len - window + 1`` points; empty when there are fewer samples). Exact and
-        deterministic; O(n).
+        ``(mean step, mean value)`` of every ``stride``-th run of ``window`` consecutive
+        samples (``len - window + 1`` runs in all; empty when there are fewer samples).
+        Exact and deterministic; O(n).
     """
     n = len(values)
     if n < window or window < 1:
         return np.empty(0), np.empty(0)
     kernel = np.full(window, 1.0 / window)
-    return (
-        np.convolve(steps.astype(np.float64), kernel, mode="valid"),
-        np.convolve(values.astype(np.float64), kernel, mode="valid"),
-    )
+    mean_step = np.convolve(steps.astype(np.float64), kernel, mode="valid")
+    mean_value = np.convolve(values.astype(np.float64), kernel, mode="valid")
+    if stride > 1:
+        keep = np.unique(np.append(np.arange(0, len(mean_value), stride), len(mean_value) - 1))
+        mean_step, mean_value = mean_step[keep], mean_value[keep]
+    return mean_step, mean_value
+
+
+def smoothing_stride(window: int) -> int:
+    """Windows between drawn points of the smoothed curve: ``max(1, window // 5)``.
+
+    A rolling mean over ``window`` samples has no detail finer than a few samples, so
+    drawing it every ``window // 5`` samples shows the same curve with fewer vertices
+    (smaller files, less visual noise).
+    """
+    return max(1, window // SAMPLES_PER_WINDOW)
 
 
 def _masked_to_float(column: np.ndarray) -> np.ndarray:
@@ -222,7 +236,9 @@ def reward_data(con: duckdb.DuckDBPyConnection, *, smooth_window: int = 50) -> R
         keep = ~np.isnan(values)
         sample_step, sample_value = steps[keep], values[keep]
         window = adaptive_window(len(sample_value), smooth_window)
-        smooth_step, smooth_value = rolling_mean(sample_step, sample_value, window)
+        smooth_step, smooth_value = rolling_mean(
+            sample_step, sample_value, window, smoothing_stride(window)
+        )
         data.series[metric] = MetricSeries(
             metric=metric,
             mean=arrays["mean"],
@@ -257,11 +273,11 @@ def _draw_series(ax: Axes, data: RewardData, series: MetricSeries, color: str,
     ax.fill_between(x, low, high, color=color, alpha=0.25, linewidth=0,
                     label="per-file mean ± 1 std, within min–max (all entries)")
     if emphasize and len(series.sample_step):
-        ax.scatter(series.sample_step, series.sample_value, s=1.5, color=".55", alpha=0.35,
+        ax.scatter(series.sample_step, series.sample_value, s=1.5, color=".72",
                    linewidths=0, rasterized=True, label="reservoir samples")
     if len(series.smooth_step):
-        ax.plot(series.smooth_step, series.smooth_value, color=".2", alpha=0.75,
-                linewidth=0.8 if emphasize else 0.6,
+        ax.plot(series.smooth_step, series.smooth_value, color=".3",
+                linewidth=0.7 if emphasize else 0.5,
                 label=f"samples, rolling mean (window {series.window})")
     single = len(x) < 2 or np.isnan(series.mean).sum() >= len(x) - 1
     ax.plot(x, series.mean, color=color, linewidth=2.2 if emphasize else 1.6,
@@ -293,10 +309,10 @@ def _step_axis(ax: Axes, data: RewardData, bins: int) -> None:
 def reward_figure(data: RewardData, *, title: str) -> Figure:
     """Draw the reward figure.
 
-    Layout: the total reward on top (emphasized: thick line, raw samples as dots),
-    every other component in its own small panel below (own y scale, shared x), so
-    components cannot be mistaken for one another. A note at the bottom names the
-    metrics missing from the run.
+    Layout: the legend and the notes (metrics missing from the whole run, or from some
+    files) under the title; the total reward (emphasized: thick line, raw samples as
+    dots); every other component in its own small panel below (own y scale, same x
+    range), so components cannot be mistaken for one another.
 
     Args:
         data: from :func:`reward_data`.
@@ -307,13 +323,15 @@ def reward_figure(data: RewardData, *, title: str) -> Figure:
         (:func:`pokeviz.plots.style.freeze_layout`); call inside
         :func:`pokeviz.plots.style.theme`. Deterministic.
     """
+    from matplotlib.ticker import MaxNLocator
+
     metrics = list(data.series)
     total = data.series.get("reward_total")
     parts = [data.series[m] for m in metrics if m != "reward_total"]
     n_cols = max(1, min(COLUMNS, len(parts)))
     n_rows = -(-len(parts) // n_cols) if parts else 0
-    height = 1.2 + (2.6 if total is not None else 0) + 1.55 * n_rows + 0.35
-    fig = new_figure(7.2, max(height, 2.6), layout="constrained")
+    height = 1.0 + (2.1 if total is not None else 0) + 1.3 * n_rows + 0.3
+    fig = new_figure(FIGURE_WIDTH_IN, max(height, 2.6), layout="constrained")
     fig.suptitle(f"{title}\n{data.sampling_line}", fontsize=10)
 
     notes = []
@@ -326,12 +344,18 @@ def reward_figure(data: RewardData, *, title: str) -> Figure:
     if not metrics:
         ax = fig.add_subplot()
         ax.set_axis_off()
-        ax.text(0.5, 0.5, "no reward values in these logs" if data.entries else
-                "no entries yet", ha="center", va="center", transform=ax.transAxes)
+        empty = "no reward values in these logs" if data.entries else "no entries yet"
+        ax.text(0.5, 0.5, "\n".join([empty, *notes]), ha="center", va="center",
+                transform=ax.transAxes)
     else:
-        ratios = [0.28] + ([2.2] if total is not None else []) + [1.0] * n_rows
+        # Row 0 holds the legend and the notes, so neither hides data.
+        ratios = [0.26 + 0.13 * len(notes)] + ([2.0] if total is not None else [])
+        ratios += [1.0] * n_rows
         grid = fig.add_gridspec(len(ratios), n_cols, height_ratios=ratios)
         legend_box = fig.add_subplot(grid[0, :])
+        if notes:
+            legend_box.text(0.5, 0.0, "\n".join(notes), ha="center", va="bottom",
+                            fontsize=7.5, color=".35", transform=legend_box.transAxes)
         axes: list[Axes] = []
         row = 1
         if total is not None:
@@ -351,19 +375,11 @@ def reward_figure(data: RewardData, *, title: str) -> Figure:
             ax.set_title(series.label + extra, loc="left", fontsize=9, color=color,
                          fontweight="bold")
             ax.tick_params(labelsize=7.5)
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
             if total is None and i == 0:
                 _legend(legend_box, ax)
             axes.append(ax)
         for i, ax in enumerate(axes):
             _step_axis(ax, data, 6 if i == 0 and total is not None else 3)
-        # The x label goes under the lowest panel of every column.
-        lowest = [axes[-1]] if not parts else [
-            axes[len(axes) - len(parts) + i] for i in range(len(parts))
-            if i + n_cols >= len(parts)
-        ]
-        for ax in lowest:
-            ax.set_xlabel("global training step")
-    if notes:
-        fig.supxlabel("\n".join(notes), fontsize=7.5, color=".35", x=0.01,
-                      horizontalalignment="left")
+        fig.supxlabel("global training step (every panel)", fontsize=9.6)
     return freeze_layout(fig)
