@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 from . import __version__
 from .discover import Run, file_seconds, list_log_files
 from .errors import CacheError
-from .formats import INT_COLUMNS
+from .formats import CORE_COLUMNS, INT_COLUMNS
 from .ingest import FAST_PATH_MAX_BYTES, FileSummary, ingest_file
 
 #: Bump when the sidecar layout or meaning changes; older caches are then rebuilt.
@@ -107,6 +107,11 @@ def summary_tables(summary: FileSummary) -> dict[str, pa.Table]:
     """The three sidecar tables of one summary (schema documented in ``cache/README.md``)."""
     n_samples = len(summary.samples.get("entry_index", ()))
     samples = {"file": pa.array([summary.file] * n_samples, pa.string())}
+    # A file without entries still gets every standard column, so that a run whose
+    # files all failed still has the documented schema.
+    empty = np.array([], dtype=np.float64)
+    for name in ("entry_index", "sample_key", *CORE_COLUMNS):
+        samples[name] = _column(name, summary.samples.get(name, empty))
     for name, values in summary.samples.items():
         samples[name] = _column(name, values)
     positions = {"file": pa.array([summary.file] * len(summary.positions.get("map", ())))}
@@ -252,8 +257,9 @@ def update_cache(
         order: reorders the stale files before they are read (tests use it to show
             that the result does not depend on processing order).
         progress: called as ``progress(bytes_done, bytes_total)`` after each file.
-        only: restrict the staleness check to these file names (others keep their
-            cached state; deleted files are still dropped). Used by ``watch``.
+        only: check and read only these file names; every other file keeps its cached
+            state, or stays out of the cache until a later update if it has none
+            (deleted files are still dropped). Used by ``watch``.
 
     Returns:
         Counts of new, re-read, unchanged and removed files, and the problems found.
@@ -284,8 +290,8 @@ def update_cache(
     stale: list[Path] = []
     for path in logs:
         cached = manifest.get(path.name)
-        if wanted is not None and path.name not in wanted and cached is not None:
-            report.unchanged += 1
+        if wanted is not None and path.name not in wanted:
+            report.unchanged += cached is not None
             continue
         try:
             stat = path.stat()

@@ -358,10 +358,7 @@ class RunWatcher:
         update = update_cache(
             self.run,
             jobs=self.jobs,
-            only=ready,
-            # update_cache also reads files it has never seen, even outside ``only``;
-            # a new file that is not ready yet must wait, so filter the stale list.
-            order=lambda stale: [p for p in stale if p.name in ready],
+            only=ready,  # a new file that is not ready yet must wait
         )
         self._after_update(update, now)
         return update

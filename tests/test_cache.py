@@ -221,3 +221,19 @@ def test_sigkill_mid_ingest_then_rerun_equals_clean_run(tmp_path: Path) -> None:
     update_cache(run)
     assert killed == tables(made.run_dir)
     assert killed_early  # the kill really happened mid-run
+
+
+def test_only_reads_just_the_named_files(tmp_path: Path) -> None:
+    made = synth_run(tmp_path, files=3, envs=2, steps_per_env=30)
+    run = resolve_run(made.run_dir)
+    update = update_cache(run, only=[made.files[1].name])
+    assert update.ingested == [made.files[1].name]
+    assert sorted(update_cache(run).ingested) == sorted([made.files[0].name, made.files[2].name])
+
+
+def test_a_run_whose_files_all_failed_still_has_the_views(make_run) -> None:
+    run_dir = make_run({"stats_1.json": '{"a": 1}', "stats_2.json": ""})
+    report = pokeviz.ingest(run_dir)
+    assert (report.files, report.entries, report.samples, report.unique_tiles) == (2, 0, 0, 0)
+    columns, rows = pokeviz.sql(run_dir, "SELECT count(reward_total) FROM samples")
+    assert rows == [(0,)]
