@@ -16,9 +16,11 @@ from .errors import (  # noqa: E402
 )
 from .ingest import FileSummary, ingest_file  # noqa: E402
 from .plots import PlotResult, plot_run  # noqa: E402
+from .plots.compare import CompareResult, compare_variants  # noqa: E402
 
 __all__ = [
     "CacheError",
+    "CompareResult",
     "FileSummary",
     "IngestReport",
     "MapTableError",
@@ -29,6 +31,7 @@ __all__ = [
     "Run",
     "RunNotFoundError",
     "__version__",
+    "compare_variants",
     "ingest",
     "ingest_file",
     "open_run",
