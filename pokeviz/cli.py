@@ -467,3 +467,89 @@ def demo(directory: Path, formats: tuple[str, ...], jobs: int | None, verbose: b
     finally:
         close()
     _print_plot_result(result, verbose)
+
+
+def _split_metrics(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``--metric badges,levels`` and ``--metric badges --metric levels`` are the same."""
+    from .plots.compare import DEFAULT_METRICS, METRICS
+
+    metrics = [m.strip().lower() for v in values for m in v.split(",") if m.strip()]
+    bad = [m for m in metrics if m not in METRICS]
+    if bad:
+        raise click.BadParameter(f"{', '.join(bad)}: use one or more of {', '.join(METRICS)}")
+    return tuple(dict.fromkeys(metrics)) or DEFAULT_METRICS
+
+
+@main.command()
+@click.argument("variants", nargs=-1, metavar="[VARIANT]...")
+@click.option("--experiments-dir", type=click.Path(path_type=Path), default=Path("experiments"),
+              show_default=True, help="Where the variant folders live.")
+@click.option("--runs", type=click.Choice(["all", "latest"]), default="all", show_default=True,
+              help="Every run of each variant (band across them), or only its latest.")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the figures here instead of EXPERIMENTS_DIR/plots/.")
+@click.option("--metric", "metrics", multiple=True, callback=_split_metrics,
+              help="reward_total, exploration, badges, levels, deaths; comma-separated or "
+              "repeated [default: reward_total,exploration].")
+@click.option("--map-data", type=click.Path(dir_okay=False, path_type=Path),
+              help="map_data.json for global tiles [default: $POKEVIZ_MAP_DATA, else "
+              "searched from EXPERIMENTS_DIR upward].")
+@plot_options
+@fail_cleanly
+def compare(
+    variants: tuple[str, ...],
+    experiments_dir: Path,
+    runs: str,
+    output_dir: Path | None,
+    metrics: tuple[str, ...],
+    map_data: Path | None,
+    formats: tuple[str, ...],
+    jobs: int | None,
+    verbose: bool,
+) -> None:
+    """Compare variants side by side: mean over runs with a 95 % band, game progress.
+
+    VARIANT names folders under --experiments-dir (default: all of them). Each run is
+    ingested first (only new or changed log files are read). Writes
+    compare_{v1-v2-...}_{metric}.{fmt} and prints a table per variant: runs, entries,
+    last global step, final total reward (mean ± 95 % CI over runs), tiles, max badges.
+
+    \b
+    Metrics:
+        reward_total  per-file mean of the episode's total reward
+        exploration   cumulative unique tiles (global Kanto tiles with a map table)
+        badges        per-file mean and max of the badge count
+        levels        per-file mean and max of levels_sum
+        deaths        per-file mean and max of the logged deaths
+
+    \b
+    Example:
+        pokeviz compare
+        pokeviz compare v1 v4 --metric reward_total,badges --format png,pdf
+        pokeviz compare --experiments-dir demo/experiments --runs latest
+    """
+    from .plots.compare import compare_variants
+
+    bars: dict[Any, tuple[Callable[[int, int], None], Callable[[], None]]] = {}
+
+    def progress(run: Any, done: int, total: int) -> None:
+        if run not in bars:
+            bars[run] = progress_bar(f"ingest {run.variant}/{run.timestamp}")
+        bars[run][0](done, total)
+
+    try:
+        result = compare_variants(
+            list(variants) or None, experiments_dir=experiments_dir, runs=runs,
+            output_dir=output_dir, formats=formats, metrics=metrics, jobs=jobs,
+            map_data=map_data, progress=progress,
+        )
+    finally:
+        for _, close in bars.values():
+            close()
+    if verbose:
+        for line in result.run_lines():
+            click.echo(line)
+    for line in result.lines():
+        click.echo(line)
