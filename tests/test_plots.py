@@ -242,6 +242,9 @@ def test_same_logs_same_bytes_whatever_the_ingest(synth_root: Path, tmp_path: Pa
     report = pokeviz.ingest(run, jobs=2, order=lambda paths: list(reversed(list(paths))))
     assert len(report.update.ingested) == 6
     assert plot_into(tmp_path / "b") == first
+    png_only = plot_run(run, output_dir=tmp_path / "c", formats=("png",))
+    assert {p.name: p.read_bytes() for p in png_only.paths} == {
+        name: data for name, data in first.items() if name.endswith(".png")}
     svg = first["v4_20260102_000000_rewards.svg"]
     assert b"<dc:date>" not in svg and b"CreationDate" not in first[
         "v4_20260102_000000_rewards.pdf"]
