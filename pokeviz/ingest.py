@@ -2,8 +2,11 @@
 
 Two readers give byte-for-byte the same summary for the same file:
 
-* the **fast path** (complete files up to ``fast_path_max_bytes``): the file is read
-  whole and decoded by msgspec into typed structs holding only the fields pokeviz reads;
+* the **fast path** (complete files up to ``fast_path_max_bytes``): msgspec decodes
+  the file into typed structs holding only the fields pokeviz reads. Pretty-printed
+  files (``indent=2``, as the nested generations are written) are decoded in slices of
+  ~``SLICE_BYTES`` cut between top-level entries, so memory is O(slice) whatever the
+  file size; compact files are read whole;
 * the **streaming path** (everything else, and whatever the fast path rejects): ``ijson``
   (C backend) yields one entry at a time; memory is O(block + samples + tiles).
 
@@ -62,8 +65,17 @@ SAMPLES_PER_FILE = 100
 SAMPLE_CANDIDATES = 4 * SAMPLES_PER_FILE
 #: Entries per block handed to the :class:`SummaryBuilder` (both paths use the same).
 BLOCK_ENTRIES = 8192
-#: Largest file the fast path reads whole (bigger files are streamed).
+#: Largest file the fast path takes (bigger files are streamed). A compact file is
+#: read whole, so this is also the fast path's memory budget for one file.
 FAST_PATH_MAX_BYTES = 256 * 1024 * 1024
+#: Bytes read per slice by the fast path on pretty-printed files. Small slices keep the
+#: decoded structs in the CPU caches: measured on 29 MB nested files, 512 KiB slices were
+#: ~1.5x faster than whole-file decoding and added ~8 MB to the peak instead of ~65 MB.
+SLICE_BYTES = 512 * 1024
+#: What lies between two top-level entries of a file written with ``indent=2``. JSON
+#: strings cannot hold a raw newline, so this never matches inside a value: cutting
+#: after its ``}`` and before its ``{`` splits the array into whole entries.
+_ENTRY_BOUNDARY = b"\n  },\n  {"
 
 STATUSES = ("ok", "partial", "empty", "error")
 BOM = b"\xef\xbb\xbf"
@@ -421,8 +433,10 @@ def ingest_file(path: str | Path, *, fast_path_max_bytes: int = FAST_PATH_MAX_BY
         The summary. ``size_bytes`` and ``mtime_ns`` are those seen *before* reading,
         so a file that grows meanwhile is stale at the next check.
 
-    Cost: one read of the file. Memory: the file's bytes plus its decoded fields on the
-    fast path; O(one block + samples + tiles) on the streaming path. Deterministic.
+    Cost: one read of the file (two when the fast path gives up). Memory: on the fast
+    path, one slice and its decoded fields for a pretty-printed file, the whole file and
+    its decoded fields for a compact one; O(one block + samples + tiles) on the
+    streaming path. Deterministic.
     """
     path = Path(path)
     try:
@@ -459,8 +473,9 @@ def ingest_file(path: str | Path, *, fast_path_max_bytes: int = FAST_PATH_MAX_BY
             )
         complete = last == b"]"
         if complete and stat.st_size <= fast_path_max_bytes:
-            data = handle.read()
-            if _fast_path(summary, data[len(BOM) :] if bom else data):
+            if bom:
+                handle.read(len(BOM))
+            if _fast_path(summary, handle):
                 return summary
             handle.seek(0)
         return _streaming_path(summary, handle, bom, complete)
@@ -483,38 +498,37 @@ def _entry_formats(summary: FileSummary, counts: dict[str, int]) -> None:
         _warn(summary, f"entries of several formats ({mix})")
 
 
-def _fast_path(summary: FileSummary, data: bytes) -> bool:
-    """Decode a complete file with msgspec; False when it must be streamed instead.
+def _fast_path(summary: FileSummary, handle: BinaryIO) -> bool:
+    """Decode a complete file with msgspec, slice by slice; False to stream it instead.
 
-    ``NaN``/``Infinity`` tokens are not JSON, so msgspec fails on them: only then is the
-    file filtered (:func:`replace_non_finite`) and decoded again, which keeps the scan off
-    the common path. Any other failure means the streaming path reads the file.
+    ``handle`` is positioned after any byte-order mark. Nothing is written into
+    ``summary`` unless every slice decodes.
     """
+    builder = SummaryBuilder()
+    blocks = _BlockCutter(builder)
+    formats: dict[str, int] = {}
     replaced = 0
-    try:
-        decoded = _decode_columns(data)
-    except msgspec.ValidationError:
-        return False
-    except msgspec.DecodeError:
-        data, replaced = replace_non_finite(data)
-        if not replaced:
+    nested: bool | None = None
+    for piece in _slices(handle):
+        if nested is None:  # the generation is sniffed from the head of the file
+            sniff = piece[:65536]
+            nested = b'"position"' in sniff or b'"rewards"' in sniff or (
+                b'"player_status"' in sniff
+            )
+        decoded = _decode_slice(piece, nested)
+        del piece
+        if decoded is None:
             return False
-        try:
-            decoded = _decode_columns(data)
-        except msgspec.DecodeError:  # also msgspec.ValidationError, its subclass
-            return False
-    del data
-    if decoded is None:
-        return False
-    arrays, formats = decoded
-    if any(np.isinf(a).any() for a in arrays.values()):
-        return False  # msgspec rejects out-of-range numbers; kept as a guard
+        columns, counts, replaced_here = decoded
+        if any(np.isinf(a).any() for a in columns.values()):
+            return False  # msgspec rejects out-of-range numbers; kept as a guard
+        replaced += replaced_here
+        for name, count in counts.items():
+            formats[name] = formats.get(name, 0) + count
+        blocks.add(columns)
+    blocks.finish()
     summary.parser = "msgspec"
     summary.bad_values = replaced
-    builder = SummaryBuilder()
-    n = len(next(iter(arrays.values()))) if arrays else 0
-    for start in range(0, n, BLOCK_ENTRIES):
-        builder.add_block({k: v[start : start + BLOCK_ENTRIES] for k, v in arrays.items()})
     _entry_formats(summary, formats)
     builder.finish(summary)
     if summary.entries == 0:
@@ -523,15 +537,110 @@ def _fast_path(summary: FileSummary, data: bytes) -> bool:
     return True
 
 
-def _decode_columns(data: bytes) -> tuple[dict[str, np.ndarray], dict[str, int]] | None:
-    """Canonical columns and generation counts of a whole file, or None to stream it.
+def _slices(handle: BinaryIO) -> Iterator[bytes]:
+    """The rest of a file holding one JSON array, as JSON arrays of whole entries.
+
+    Pretty-printed files are cut at :data:`_ENTRY_BOUNDARY` about every
+    :data:`SLICE_BYTES`; the pieces, joined with ``,`` and stripped of the added
+    brackets, are the original bytes, so a syntax error stays a syntax error. A file
+    without that boundary in its first slice (compact JSON) comes as one piece.
+    """
+    buffer = handle.read(SLICE_BYTES)
+    if _ENTRY_BOUNDARY not in buffer:
+        yield buffer + handle.read()
+        return
+    opening = b""
+    while True:
+        chunk = handle.read(SLICE_BYTES)
+        if not chunk:
+            yield opening + buffer
+            return
+        cut = buffer.rfind(_ENTRY_BOUNDARY)
+        if cut < 0:  # one entry longer than a slice: read on
+            buffer += chunk
+            continue
+        yield opening + buffer[: cut + 4] + b"]"
+        opening = b"["
+        buffer = buffer[cut + 5 :] + chunk
+
+
+def _decode_slice(
+    data: bytes, nested: bool
+) -> tuple[dict[str, np.ndarray], dict[str, int], int] | None:
+    """Columns, generation counts and replaced tokens of one slice; None to stream.
+
+    ``NaN``/``Infinity`` tokens are not JSON, so msgspec fails on them: only then is the
+    slice filtered (:func:`replace_non_finite`) and decoded again, which keeps the scan
+    off the common path. Any other failure means the streaming path reads the file.
+    """
+    replaced = 0
+    try:
+        decoded = _decode_columns(data, nested)
+    except msgspec.ValidationError:
+        return None
+    except msgspec.DecodeError:
+        data, replaced = replace_non_finite(data)
+        if not replaced:
+            return None
+        try:
+            decoded = _decode_columns(data, nested)
+        except msgspec.DecodeError:  # also msgspec.ValidationError, its subclass
+            return None
+    if decoded is None:
+        return None
+    return (*decoded, replaced)
+
+
+class _BlockCutter:
+    """Feeds columns that arrive in pieces of any length as ``BLOCK_ENTRIES`` blocks.
+
+    A column missing from a piece is NaN (missing) for that piece's entries. Holds less
+    than one block plus the last piece.
+    """
+
+    def __init__(self, builder: SummaryBuilder) -> None:
+        self.builder = builder
+        self.pending: list[tuple[dict[str, np.ndarray], int]] = []
+        self.rows = 0
+
+    def add(self, columns: dict[str, np.ndarray]) -> None:
+        size = len(next(iter(columns.values()))) if columns else 0
+        if size:
+            self.pending.append((columns, size))
+            self.rows += size
+            if self.rows >= BLOCK_ENTRIES:
+                self._cut(final=False)
+
+    def finish(self) -> None:
+        if self.rows:
+            self._cut(final=True)
+
+    def _cut(self, final: bool) -> None:
+        names = dict.fromkeys(name for columns, _ in self.pending for name in columns)
+        merged = {
+            name: np.concatenate(
+                [columns.get(name, np.full(size, np.nan)) for columns, size in self.pending]
+            )
+            for name in names
+        }
+        end = self.rows if final else self.rows - self.rows % BLOCK_ENTRIES
+        for start in range(0, end, BLOCK_ENTRIES):
+            stop = min(start + BLOCK_ENTRIES, end)
+            self.builder.add_block({name: col[start:stop] for name, col in merged.items()})
+        self.rows -= end
+        self.pending = [({k: v[end:] for k, v in merged.items()}, self.rows)] if self.rows else []
+
+
+def _decode_columns(
+    data: bytes, nested: bool
+) -> tuple[dict[str, np.ndarray], dict[str, int]] | None:
+    """Canonical columns and generation counts of a JSON array, or None to stream it.
 
     Raises:
         msgspec.DecodeError: not JSON as msgspec reads it (e.g. ``NaN`` tokens).
         msgspec.ValidationError: a value the streaming path would count as bad.
     """
-    sniff = data[:65536]
-    if b'"position"' in sniff or b'"rewards"' in sniff or b'"player_status"' in sniff:
+    if nested:
         try:
             entries = NESTED_DECODER.decode(data)
         except msgspec.ValidationError:  # e.g. an extra reward component: decode again

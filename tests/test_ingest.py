@@ -356,3 +356,46 @@ def test_fast_and_streaming_paths_give_identical_summaries(
     path = write(tmp_path, text, "stats_7.json")
     fast, slow = both_paths(path)
     assert_same_summary(fast, slow)
+
+
+# --- the fast path's slices (pretty-printed files are decoded a few MB at a time) ------
+
+
+def _ingest_module():
+    import sys
+
+    return sys.modules["pokeviz.ingest"]  # `pokeviz.ingest` the attribute is the API call
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(entries=log_entries(), indent=st.sampled_from([None, 2, 4]), cut=st.integers(0, 100),
+       slice_bytes=st.integers(1, 2000))
+def test_sliced_fast_path_gives_identical_summaries(
+    tmp_path: Path, entries: list, indent: int | None, cut: int, slice_bytes: int
+) -> None:
+    text = json.dumps(entries, indent=indent)
+    if cut < 20:
+        text = text[: len(text) * cut // 20]
+    path = write(tmp_path, text, "stats_7.json")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_ingest_module(), "SLICE_BYTES", slice_bytes)
+        fast, slow = both_paths(path)
+    assert_same_summary(fast, slow)
+
+
+def test_pretty_printed_file_is_decoded_in_slices(tmp_path: Path, monkeypatch) -> None:
+    entries = nested_entries(3000, total_steps=3000)
+    entries[1234]["rewards"]["components"]["op_lvl"] = 2.0  # only in one slice
+    entries[2345]["rewards"]["total"] = math.nan
+    path = write(tmp_path, json.dumps(entries, indent=2))
+    module = _ingest_module()
+    monkeypatch.setattr(module, "SLICE_BYTES", 50_000)
+    with open(path, "rb") as handle:
+        pieces = list(module._slices(handle))
+    assert len(pieces) > 10
+    assert sum(len(json.loads(piece.replace(b"NaN", b"null"))) for piece in pieces) == 3000
+    fast, slow = both_paths(path)
+    assert (fast.parser, fast.entries, fast.bad_values) == ("msgspec", 3000, 1)
+    assert_same_summary(fast, slow)
+    assert {r[0]: r[1] for r in fast.stats}["reward_op_lvl"] == 1
