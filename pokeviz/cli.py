@@ -450,7 +450,8 @@ def demo(directory: Path, formats: tuple[str, ...], jobs: int | None, verbose: b
 
     DIRECTORY (default ./demo) gets experiments/ with two runs each of v1-v4 and a
     made-up map table, unless it already holds runs; then the figures of the latest
-    v4 run are written and their paths printed.
+    v4 run, and a comparison of all variants (pokeviz compare) in DIRECTORY/plots/,
+    are written and their paths printed.
 
     \b
     Example:

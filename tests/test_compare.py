@@ -403,3 +403,30 @@ def test_cli_errors(root: Path) -> None:
     assert missing.exit_code == 1
     assert f"Error: {root / 'v7'}: no such variant folder; variants here: v1, v2, v3, v4" in (
         missing.output)
+
+
+# ---------------------------------------------------------------------------
+# Demo and README image
+
+
+def test_demo_also_compares_the_variants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pokeviz.plots
+
+    monkeypatch.setattr(pokeviz.plots, "DEMO_FILES", 2)
+    monkeypatch.setattr(pokeviz.plots, "DEMO_ENVS", 2)
+    monkeypatch.setattr(pokeviz.plots, "DEMO_STEPS_PER_ENV", 16)
+    out = invoke("demo", tmp_path / "demo", "--jobs", 1)
+    assert out.exit_code == 0, out.output
+    plots = tmp_path / "demo" / "plots"
+    for metric in ("reward_total", "exploration"):
+        assert f"wrote    {plots / f'compare_v1-v2-v3-v4_{metric}.png'}" in out.output
+
+
+def test_readme_example_comparison_is_a_small_300_dpi_png() -> None:
+    from PIL import Image
+
+    path = Path(__file__).resolve().parent.parent / "docs" / "images" / (
+        "demo_compare_reward_total.png")
+    assert path.stat().st_size < 300_000
+    with Image.open(path) as image:
+        assert [round(v) for v in image.info["dpi"]] == [300, 300]

@@ -250,7 +250,8 @@ def demo_run(
         on_generate: called with the experiments folder before generating.
 
     Returns:
-        The :class:`PlotResult` of the latest v4 run.
+        The :class:`PlotResult` of the latest v4 run; its ``paths`` end with the
+        ``pokeviz compare`` figures of all demo variants (in ``<directory>/plots/``).
 
     Raises:
         PokevizError: the folder holds runs but no v4 run.
@@ -270,7 +271,19 @@ def demo_run(
             envs=DEMO_ENVS, steps_per_env=DEMO_STEPS_PER_ENV,
         )
     table = experiments / "map_data.json"
-    return plot_run(
+    result = plot_run(
         variant="v4", experiments_dir=experiments, formats=formats, jobs=jobs,
         progress=progress, map_data=table if table.is_file() else None,
     )
+
+    # --- pokeviz compare (issue 6): every demo variant side by side. Its figures go to
+    # <directory>/plots/ and are listed after the plot's own files.
+    from .compare import compare_variants
+
+    comparison = compare_variants(
+        experiments_dir=experiments, output_dir=Path(directory) / "plots", formats=formats,
+        jobs=jobs, map_data=table if table.is_file() else None,
+    )
+    result.paths.extend(comparison.paths)
+    result.seconds += comparison.seconds
+    return result

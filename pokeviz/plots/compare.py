@@ -45,6 +45,7 @@ from ..errors import NoLogFilesError, PokevizError, RunNotFoundError
 from ..kanto import MapTable, find_map_table, load_map_table
 from ..query import connect
 from .style import (
+    FIGURE_WIDTH_IN,
     FORMATS,
     PALETTE,
     format_steps,
@@ -614,7 +615,7 @@ def comparison_figure(data: ComparisonFigure) -> Figure:
     n_cols = max(1, min(DETAIL_COLUMNS, len(details)))
     n_rows = -(-len(details) // n_cols) if details else 0
     height = 0.45 + 0.45 + 3.0 + 1.55 * n_rows + 0.3 + 0.13 * len(data.notes)
-    fig = new_figure(7.2, height, layout="constrained")
+    fig = new_figure(FIGURE_WIDTH_IN, height, layout="constrained")
     fig.suptitle(data.title, fontsize=10)
     columns = n_cols * n  # a common multiple: overlays and details both tile the width
     grid = fig.add_gridspec(2 + n_rows, columns, height_ratios=[0.45, 3.0] + [1.55] * n_rows)
