@@ -511,7 +511,7 @@ def _fast_path(summary: FileSummary, handle: BinaryIO) -> bool:
     nested: bool | None = None
     for piece in _slices(handle):
         if nested is None:  # the generation is sniffed from the head of the file
-            sniff = piece[:65536]
+            sniff = bytes(piece[:65536])
             nested = b'"position"' in sniff or b'"rewards"' in sniff or (
                 b'"player_status"' in sniff
             )
@@ -520,13 +520,13 @@ def _fast_path(summary: FileSummary, handle: BinaryIO) -> bool:
         if decoded is None:
             return False
         columns, counts, replaced_here = decoded
-        if any(np.isinf(a).any() for a in columns.values()):
-            return False  # msgspec rejects out-of-range numbers; kept as a guard
         replaced += replaced_here
         for name, count in counts.items():
             formats[name] = formats.get(name, 0) + count
         blocks.add(columns)
     blocks.finish()
+    if blocks.infinite:
+        return False  # msgspec rejects out-of-range numbers; kept as a guard
     summary.parser = "msgspec"
     summary.bad_values = replaced
     _entry_formats(summary, formats)
@@ -537,35 +537,46 @@ def _fast_path(summary: FileSummary, handle: BinaryIO) -> bool:
     return True
 
 
-def _slices(handle: BinaryIO) -> Iterator[bytes]:
+def _slices(handle: BinaryIO) -> Iterator[bytes | memoryview]:
     """The rest of a file holding one JSON array, as JSON arrays of whole entries.
 
     Pretty-printed files are cut at :data:`_ENTRY_BOUNDARY` about every
-    :data:`SLICE_BYTES`; the pieces, joined with ``,`` and stripped of the added
-    brackets, are the original bytes, so a syntax error stays a syntax error. A file
-    without that boundary in its first slice (compact JSON) comes as one piece.
+    :data:`SLICE_BYTES`: the boundary's comma becomes ``]`` to close one piece and then
+    ``[`` to open the next, so the pieces are the original bytes and a syntax error
+    stays a syntax error. They are views into one reused buffer (fresh buffers per slice
+    cost more in page faults than the decoding), valid until the next piece is asked
+    for. A file without that boundary in its first slice (compact JSON) comes whole.
     """
-    buffer = handle.read(SLICE_BYTES)
-    if _ENTRY_BOUNDARY not in buffer:
-        yield buffer + handle.read()
+    buffer = bytearray(SLICE_BYTES)
+    size = handle.readinto(buffer)
+    if buffer.find(_ENTRY_BOUNDARY, 0, size) < 0:
+        yield bytes(buffer[:size]) + handle.read()
         return
-    opening = b""
+    start = 0  # where the next piece starts: the file's "[" or a boundary comma
     while True:
-        chunk = handle.read(SLICE_BYTES)
-        if not chunk:
-            yield opening + buffer
+        view = memoryview(buffer)
+        while size < len(buffer) and (read := handle.readinto(view[size:])):
+            size += read
+        if size < len(buffer):  # the end of the file is in the buffer
+            yield view[start:size]
             return
-        cut = buffer.rfind(_ENTRY_BOUNDARY)
-        if cut < 0:  # one entry longer than a slice: read on
-            buffer += chunk
+        cut = buffer.rfind(_ENTRY_BOUNDARY, start, size)
+        if cut < 0:  # one entry longer than the buffer: make room and read on
+            view.release()
+            buffer.extend(bytes(len(buffer)))
             continue
-        yield opening + buffer[: cut + 4] + b"]"
-        opening = b"["
-        buffer = buffer[cut + 5 :] + chunk
+        comma = cut + 4
+        buffer[comma] = ord("]")
+        yield view[start : comma + 1]
+        buffer[comma] = ord("[")
+        tail = bytes(view[comma:size])  # less than one entry
+        view.release()
+        buffer[: len(tail)] = tail
+        start, size = 0, len(tail)
 
 
 def _decode_slice(
-    data: bytes, nested: bool
+    data: bytes | memoryview, nested: bool
 ) -> tuple[dict[str, np.ndarray], dict[str, int], int] | None:
     """Columns, generation counts and replaced tokens of one slice; None to stream.
 
@@ -579,7 +590,7 @@ def _decode_slice(
     except msgspec.ValidationError:
         return None
     except msgspec.DecodeError:
-        data, replaced = replace_non_finite(data)
+        data, replaced = replace_non_finite(bytes(data))
         if not replaced:
             return None
         try:
@@ -602,6 +613,8 @@ class _BlockCutter:
         self.builder = builder
         self.pending: list[tuple[dict[str, np.ndarray], int]] = []
         self.rows = 0
+        #: Whether any value was ±inf (the streaming path would count it as bad).
+        self.infinite = False
 
     def add(self, columns: dict[str, np.ndarray]) -> None:
         size = len(next(iter(columns.values()))) if columns else 0
@@ -619,10 +632,14 @@ class _BlockCutter:
         names = dict.fromkeys(name for columns, _ in self.pending for name in columns)
         merged = {
             name: np.concatenate(
-                [columns.get(name, np.full(size, np.nan)) for columns, size in self.pending]
+                [
+                    columns[name] if name in columns else np.full(size, np.nan)
+                    for columns, size in self.pending
+                ]
             )
             for name in names
         }
+        self.infinite = self.infinite or any(np.isinf(col).any() for col in merged.values())
         end = self.rows if final else self.rows - self.rows % BLOCK_ENTRIES
         for start in range(0, end, BLOCK_ENTRIES):
             stop = min(start + BLOCK_ENTRIES, end)
@@ -632,7 +649,7 @@ class _BlockCutter:
 
 
 def _decode_columns(
-    data: bytes, nested: bool
+    data: bytes | memoryview, nested: bool
 ) -> tuple[dict[str, np.ndarray], dict[str, int]] | None:
     """Canonical columns and generation counts of a JSON array, or None to stream it.
 
@@ -646,6 +663,7 @@ def _decode_columns(
         except msgspec.ValidationError:  # e.g. an extra reward component: decode again
             entries = NESTED_DECODER_ANY_COMPONENTS.decode(data)
         return nested_columns(entries)
+    data = bytes(data)  # flat files are compact (one piece, bytes already) or rare
     if b'"position"' in data or b'"rewards"' in data or b'"player_status"' in data:
         return None  # flat first, nested later: a mixed file
     try:
