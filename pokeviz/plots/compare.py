@@ -604,8 +604,10 @@ def comparison_figure(data: ComparisonFigure) -> Figure:
         data: from :func:`figure_data`.
 
     Returns:
-        A matplotlib Figure (Agg canvas); call inside :func:`pokeviz.plots.style.theme`.
-        Deterministic.
+        A matplotlib Figure (Agg canvas), laid out once and frozen, axes positions
+        rounded (:func:`_round_positions`); call inside
+        :func:`pokeviz.plots.style.theme`. Deterministic: the same data give the same
+        bytes in every format, whichever formats are saved and in which order.
     """
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -666,6 +668,18 @@ def comparison_figure(data: ComparisonFigure) -> Figure:
     if data.notes:
         fig.supxlabel("\n".join(data.notes), fontsize=7, color=".35", x=0.01,
                       horizontalalignment="left")
+    return _round_positions(freeze_layout(fig))
+
+
+def _round_positions(fig: Figure) -> Figure:
+    """Round every axes position to 1e-6 of the figure (a thousandth of a pixel).
+
+    The constrained layout of the same figure can differ in the last bits from one
+    construction to the next within a process (text extent caches); SVG clip-path ids
+    hash the full-precision axes boxes, so unrounded positions would change the bytes.
+    """
+    for ax in fig.axes:
+        ax.set_position([round(float(v), 6) for v in ax.get_position().bounds])
     return fig
 
 
@@ -840,7 +854,7 @@ def compare_variants(
     with theme():
         for metric in metrics:
             data = figure_data(metric, compared, table)
-            fig = freeze_layout(comparison_figure(data))
+            fig = comparison_figure(data)
             for fmt in formats:
                 data.paths.append(save_figure(fig, out_dir / compare_names(names, metric, fmt),
                                               fmt))
