@@ -58,6 +58,15 @@ def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def echo_peak_memory() -> None:
+    """Print the peak RSS of this process and of its largest worker process."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    click.echo(f"memory   peak RSS {peak:.0f} MB (largest worker {workers:.0f} MB)")
+
+
 def progress_bar(label: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
     """A tqdm byte progress bar on stderr (silent when stderr is not a terminal)."""
     from tqdm import tqdm
@@ -138,7 +147,6 @@ def ingest(
 
 def _print_file_details(run: Any, ingested: set[str]) -> None:
     """One line per log file: read now or cached, status, format, entries, steps, parser."""
-    import resource
 
     from .query import connect
 
@@ -157,9 +165,7 @@ def _print_file_details(run: Any, ingested: set[str]) -> None:
             f"{how}   {file}  {status}  {fmt or '-'}  {entries:,} entries  "
             f"{bad} bad  steps {steps}  ({parser})"
         )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    click.echo(f"memory   peak RSS {peak:.0f} MB (largest worker {workers:.0f} MB)")
+    echo_peak_memory()
 
 
 def _format_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> str:
@@ -358,16 +364,13 @@ def _split_formats(
 
 def _print_plot_result(result: Any, verbose: bool) -> None:
     """The plot summary; with verbose, per-file lines and peak memory."""
-    import resource
 
     for line in result.lines():
         click.echo(line)
     if verbose:
         for line in result.file_lines():
             click.echo(line)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        click.echo(f"memory   peak RSS {peak:.0f} MB (largest worker {workers:.0f} MB)")
+        echo_peak_memory()
 
 
 def plot_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -379,7 +382,8 @@ def plot_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--jobs", "-j", type=click.IntRange(min=1),
                   help="Ingest worker processes [default: cores].")
     @click.option("-v", "--verbose", is_flag=True,
-                  help="Per-file detail, peak memory, and tracebacks.")
+                  help="Detail lines (per file; per run for compare), peak memory, "
+                  "and tracebacks.")
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
@@ -552,5 +556,6 @@ def compare(
     if verbose:
         for line in result.run_lines():
             click.echo(line)
+        echo_peak_memory()
     for line in result.lines():
         click.echo(line)
