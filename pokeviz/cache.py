@@ -95,18 +95,43 @@ def _atomic_write_table(table: pa.Table, path: Path) -> None:
 # FileSummary → Parquet
 
 
+# Arrays are built from buffers: ``pa.array``/``pa.table`` import pandas (~0.2 s and
+# ~45 MB per process) only to check whether their argument is a DataFrame.
+
+
+def _numbers(values: Any, kind: pa.DataType, mask: np.ndarray | None = None) -> pa.Array:
+    """An int64/float64 Arrow array of ``values``; null where ``mask`` is True."""
+    data = np.ascontiguousarray(values, dtype=kind.to_pandas_dtype())
+    nulls = 0 if mask is None else int(np.count_nonzero(mask))
+    validity = pa.py_buffer(np.packbits(~mask, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(kind, len(data), [validity, pa.py_buffer(data)], nulls)
+
+
+def _strings(values: list[str]) -> pa.Array:
+    """A string Arrow array of ``values``."""
+    encoded = [value.encode() for value in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    data = pa.py_buffer(b"".join(encoded))
+    return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), data])
+
+
+def _table(columns: dict[str, pa.Array]) -> pa.Table:
+    return pa.Table.from_arrays(list(columns.values()), names=list(columns))
+
+
 def _column(name: str, values: np.ndarray) -> pa.Array:
     mask = np.isnan(values) if values.dtype.kind == "f" else None
     if name in _INT_SET:
         filled = np.where(mask, 0, values) if mask is not None else values
-        return pa.array(filled.astype(np.int64), mask=mask, type=pa.int64())
-    return pa.array(values, mask=mask, type=pa.float64())
+        return _numbers(filled.astype(np.int64), pa.int64(), mask)
+    return _numbers(values, pa.float64(), mask)
 
 
 def summary_tables(summary: FileSummary) -> dict[str, pa.Table]:
     """The three sidecar tables of one summary (schema documented in ``cache/README.md``)."""
     n_samples = len(summary.samples.get("entry_index", ()))
-    samples = {"file": pa.array([summary.file] * n_samples, pa.string())}
+    samples = {"file": _strings([summary.file] * n_samples)}
     # A file without entries still gets every standard column, so that a run whose
     # files all failed still has the documented schema.
     empty = np.array([], dtype=np.float64)
@@ -114,28 +139,28 @@ def summary_tables(summary: FileSummary) -> dict[str, pa.Table]:
         samples[name] = _column(name, summary.samples.get(name, empty))
     for name, values in summary.samples.items():
         samples[name] = _column(name, values)
-    positions = {"file": pa.array([summary.file] * len(summary.positions.get("map", ())))}
+    positions = {"file": _strings([summary.file] * len(summary.positions.get("map", ())))}
     for name, values in summary.positions.items():
-        positions[name] = pa.array(values, type=pa.int64())
+        positions[name] = _numbers(values, pa.int64())
     stats = {
-        "file": pa.array([summary.file] * len(summary.stats), pa.string()),
-        "metric": pa.array([row[0] for row in summary.stats], pa.string()),
-        "n": pa.array([row[1] for row in summary.stats], pa.int64()),
-        "min": pa.array([row[2] for row in summary.stats], pa.float64()),
-        "max": pa.array([row[3] for row in summary.stats], pa.float64()),
-        "mean": pa.array([row[4] for row in summary.stats], pa.float64()),
-        "std": pa.array([row[5] for row in summary.stats], pa.float64()),
+        "file": _strings([summary.file] * len(summary.stats)),
+        "metric": _strings([row[0] for row in summary.stats]),
+        "n": _numbers([row[1] for row in summary.stats], pa.int64()),
+        "min": _numbers([row[2] for row in summary.stats], pa.float64()),
+        "max": _numbers([row[3] for row in summary.stats], pa.float64()),
+        "mean": _numbers([row[4] for row in summary.stats], pa.float64()),
+        "std": _numbers([row[5] for row in summary.stats], pa.float64()),
     }
     if not summary.positions:
         positions = {
-            "file": pa.array([], pa.string()),
-            **{k: pa.array([], pa.int64()) for k in ("map", "x", "y", "visits")},
-            "first_entry_index": pa.array([], pa.int64()),
+            "file": _strings([]),
+            **{k: _numbers([], pa.int64()) for k in ("map", "x", "y", "visits")},
+            "first_entry_index": _numbers([], pa.int64()),
         }
     return {
-        "samples": pa.table(samples),
-        "positions": pa.table(positions),
-        "stats": pa.table(stats),
+        "samples": _table(samples),
+        "positions": _table(positions),
+        "stats": _table(stats),
     }
 
 
@@ -367,10 +392,6 @@ def _ingest_all(
         for path in stale:
             record(_ingest_to_cache(str(path), str(cache_dir), fast_path_max_bytes), path)
         return
-    # pyarrow imports pandas (~0.3 s, ~40 MB) the first time it builds an array, only
-    # to check for DataFrames. Done once here, before the workers are forked, they share
-    # it instead of each importing it; the parent needs it afterwards anyway (connect).
-    pa.array([0])
     with ProcessPoolExecutor(max_workers=min(jobs, len(stale))) as pool:
         futures = {
             pool.submit(_ingest_to_cache, str(p), str(cache_dir), fast_path_max_bytes): p
