@@ -426,8 +426,9 @@ def ingest_file(path: str | Path, *, fast_path_max_bytes: int = FAST_PATH_MAX_BY
 
     Args:
         path: a ``stats_*.json`` file of any generation.
-        fast_path_max_bytes: files up to this size that look complete are read whole
-            and decoded by msgspec; 0 forces the streaming path.
+        fast_path_max_bytes: files up to this size that look complete are decoded by
+            msgspec (in slices when pretty-printed, whole when compact); 0 forces the
+            streaming path.
 
     Returns:
         The summary. ``size_bytes`` and ``mtime_ns`` are those seen *before* reading,
