@@ -4,9 +4,11 @@
 --     entries, format, status, error, warning, bad_values, skipped_entries,
 --     total_steps, parser);
 -- CREATE TABLE _samples (file VARCHAR, entry_index BIGINT, sample_key BIGINT, episode_step BIGINT, total_steps BIGINT, map BIGINT, x BIGINT, y BIGINT, badges BIGINT, levels_sum BIGINT, deaths BIGINT, exploration_coords BIGINT, map_progress BIGINT, pokemon_count BIGINT, last_action BIGINT, reward_total DOUBLE, reward_step DOUBLE, reward_event DOUBLE, reward_level DOUBLE, reward_heal DOUBLE, reward_badge DOUBLE, reward_explore DOUBLE, reward_dead DOUBLE, reward_stuck DOUBLE, health DOUBLE);
--- CREATE TABLE _positions (file VARCHAR, map BIGINT, x BIGINT, y BIGINT, visits BIGINT, first_entry_index BIGINT);
+-- CREATE TABLE _tiles (map BIGINT, x BIGINT, y BIGINT, visits BIGINT, first_global_step BIGINT);
 -- CREATE TABLE _stats (file VARCHAR, metric VARCHAR, n BIGINT, min DOUBLE, max DOUBLE, mean DOUBLE, std DOUBLE);
--- (_samples also has one DOUBLE column per extra reward component, e.g. reward_op_lvl)
+-- (_samples also has one DOUBLE column per extra reward component, e.g. reward_op_lvl;
+--  _tiles is the positions sidecars summed over files as they are loaded, with the
+--  global step of each tile's first visit)
 -- One row per log file, in file order, with its global step range.
 CREATE VIEW files AS
 WITH ordered AS (
@@ -26,6 +28,7 @@ SELECT file, file_order, size_bytes, mtime_ns, entries, format, status, error, w
 FROM ordered
 ORDER BY file_order;
 
+
 -- Up to 100 time-uniform samples per file, with their global step.
 CREATE VIEW samples AS
 SELECT s.file, s.entry_index, f.first_global_step + s.entry_index AS global_step,
@@ -43,15 +46,11 @@ SELECT * FROM (
 
 -- Exact visits per tile (map, local x, local y) over every entry of every file.
 CREATE VIEW positions AS
-SELECT map, x, y, sum(visits)::BIGINT AS visits
-FROM _positions GROUP BY map, x, y ORDER BY map, x, y;
+SELECT map, x, y, visits FROM _tiles ORDER BY map, x, y;
 
 -- Each tile with the global step of its first visit.
 CREATE VIEW tiles AS
-SELECT p.map, p.x, p.y, min(f.first_global_step + p.first_entry_index) AS first_global_step,
-       sum(p.visits)::BIGINT AS visits
-FROM _positions p JOIN files f USING (file)
-GROUP BY p.map, p.x, p.y ORDER BY p.map, p.x, p.y;
+SELECT map, x, y, first_global_step, visits FROM _tiles ORDER BY map, x, y;
 
 -- Exact per-file statistics of every metric, over all entries of the file.
 CREATE VIEW file_stats AS

@@ -32,12 +32,14 @@ _SAMPLE_HEAD = ("episode_step", "map", "x", "y", "reward_total") + tuple(
     f"reward_{c}" for c in COMPONENTS
 )
 
-#: The public views, defined over the internal tables ``_manifest``, ``_samples``,
-#: ``_positions`` and ``_stats`` (one row per sidecar row). ``{extra_rewards}`` is the
+#: The public views, defined over the internal tables ``_manifest`` (one row per log
+#: file), ``_samples`` and ``_stats`` (one row per sidecar row) and ``_tiles`` (the
+#: positions sidecars summed over files while they are loaded, so memory grows with the
+#: distinct tiles, not with the number of files). ``{extra_rewards}`` is the
 #: list of extra ``reward_<name>`` columns found in the run; ``{reservoir_size}`` the
 #: reservoir's size; ``{salt}`` 0, or a constant derived from a seed that picks another
 #: (equally uniform and deterministic) reservoir.
-VIEWS_SQL = """
+FILES_VIEW_SQL = """
 -- One row per log file, in file order, with its global step range.
 CREATE VIEW files AS
 WITH ordered AS (
@@ -57,6 +59,10 @@ SELECT file, file_order, size_bytes, mtime_ns, entries, format, status, error, w
 FROM ordered
 ORDER BY file_order;
 
+"""
+
+#: The other views, defined once ``files`` and the sidecar tables exist.
+VIEWS_SQL = """
 -- Up to 100 time-uniform samples per file, with their global step.
 CREATE VIEW samples AS
 SELECT s.file, s.entry_index, f.first_global_step + s.entry_index AS global_step,
@@ -74,15 +80,11 @@ SELECT * FROM (
 
 -- Exact visits per tile (map, local x, local y) over every entry of every file.
 CREATE VIEW positions AS
-SELECT map, x, y, sum(visits)::BIGINT AS visits
-FROM _positions GROUP BY map, x, y ORDER BY map, x, y;
+SELECT map, x, y, visits FROM _tiles ORDER BY map, x, y;
 
 -- Each tile with the global step of its first visit.
 CREATE VIEW tiles AS
-SELECT p.map, p.x, p.y, min(f.first_global_step + p.first_entry_index) AS first_global_step,
-       sum(p.visits)::BIGINT AS visits
-FROM _positions p JOIN files f USING (file)
-GROUP BY p.map, p.x, p.y ORDER BY p.map, p.x, p.y;
+SELECT map, x, y, first_global_step, visits FROM _tiles ORDER BY map, x, y;
 
 -- Exact per-file statistics of every metric, over all entries of the file.
 CREATE VIEW file_stats AS
@@ -105,10 +107,20 @@ _EMPTY = {
     + ", ".join(f"{c} BIGINT" for c in INT_COLUMNS)
     + ", "
     + ", ".join(f"{c} DOUBLE" for c in FLOAT_COLUMNS),
-    "_positions": "file VARCHAR, map BIGINT, x BIGINT, y BIGINT, visits BIGINT, "
-    "first_entry_index BIGINT",
+    "_tiles": "map BIGINT, x BIGINT, y BIGINT, visits BIGINT, first_global_step BIGINT",
     "_stats": "file VARCHAR, metric VARCHAR, n BIGINT, min DOUBLE, max DOUBLE, mean DOUBLE, "
     "std DOUBLE",
+}
+
+
+#: How each internal table is loaded from its sidecars (``{listing}``: the Parquet paths).
+_LOAD = {
+    "_samples": "CREATE TABLE _samples AS SELECT * FROM "
+    "read_parquet([{listing}], union_by_name = true)",
+    "_stats": "CREATE TABLE _stats AS SELECT * FROM read_parquet([{listing}])",
+    "_tiles": "CREATE TABLE _tiles AS SELECT p.map, p.x, p.y, sum(p.visits)::BIGINT AS visits, "
+    "min(f.first_global_step + p.first_entry_index)::BIGINT AS first_global_step "
+    "FROM read_parquet([{listing}]) p JOIN files f USING (file) GROUP BY p.map, p.x, p.y",
 }
 
 
@@ -124,15 +136,20 @@ def seed_salt(seed: int) -> int:
     return mixed - (1 << 64) if mixed >= 1 << 63 else mixed
 
 
+def _sample_columns(extra_rewards: Sequence[str]) -> str:
+    head = list(_SAMPLE_HEAD) + list(extra_rewards)
+    rest = [c for c in (*FLOAT_COLUMNS, *INT_COLUMNS) if c not in head]
+    return ", ".join(f"s.{c}" for c in head + rest)
+
+
 def views_sql(
     extra_rewards: Sequence[str] = (), reservoir_size: int = RESERVOIR_SIZE, seed: int = 0
 ) -> str:
     """The SQL of the public views for a run with the given extra reward columns."""
-    head = list(_SAMPLE_HEAD) + list(extra_rewards)
-    rest = [c for c in (*FLOAT_COLUMNS, *INT_COLUMNS) if c not in head]
-    columns = ", ".join(f"s.{c}" for c in head + rest)
-    return VIEWS_SQL.format(
-        sample_columns=columns, reservoir_size=int(reservoir_size), salt=seed_salt(seed)
+    return FILES_VIEW_SQL + VIEWS_SQL.format(
+        sample_columns=_sample_columns(extra_rewards),
+        reservoir_size=int(reservoir_size),
+        salt=seed_salt(seed),
     )
 
 
@@ -187,21 +204,19 @@ def connect(
     # The sidecars are loaded in one thread: as fast as several for these small files,
     # and DuckDB's per-thread Parquet buffers no longer add ~30-50 MB to the peak.
     con.execute("SET threads = 1")
+    con.execute(FILES_VIEW_SQL)
     names = sorted(manifest, key=file_order_key)
     sidecar_dir = run.cache_dir / SIDECARS
     for kind, internal in (
         ("samples", "_samples"),
-        ("positions", "_positions"),
+        ("positions", "_tiles"),
         ("stats", "_stats"),
     ):
         paths = [str(sidecar_dir / f"{manifest[n]['sidecar']}.{kind}.parquet") for n in names]
         try:
             if paths:
                 listing = ", ".join(_quote(p) for p in paths)
-                con.execute(
-                    f"CREATE TABLE {internal} AS SELECT * FROM "
-                    f"read_parquet([{listing}], union_by_name = true)"
-                )
+                con.execute(_LOAD[internal].format(listing=listing))
             else:
                 con.execute(f"CREATE TABLE {internal} ({_EMPTY[internal]})")
         except duckdb.Error as exc:
@@ -212,7 +227,13 @@ def connect(
             ) from exc
     columns = {r[0] for r in con.execute("DESCRIBE _samples").fetchall()}
     extra = sorted(c for c in columns if c.startswith("reward_") and c not in FLOAT_COLUMNS)
-    con.execute(views_sql(extra, reservoir_size, seed))
+    con.execute(
+        VIEWS_SQL.format(
+            sample_columns=_sample_columns(extra),
+            reservoir_size=int(reservoir_size),
+            salt=seed_salt(seed),
+        )
+    )
     con.execute(f"SET threads = {int(threads)}" if threads else "RESET threads")
     if not allow_files:
         con.execute("SET enable_external_access = false")
@@ -266,6 +287,8 @@ def print_views_sql() -> None:
         "--     entries, format, status, error, warning, bad_values, skipped_entries,\n"
         "--     total_steps, parser);\n"
         f"{internal}\n"
-        "-- (_samples also has one DOUBLE column per extra reward component, e.g. reward_op_lvl)"
+        "-- (_samples also has one DOUBLE column per extra reward component, e.g. reward_op_lvl;\n"
+        "--  _tiles is the positions sidecars summed over files as they are loaded, with the\n"
+        "--  global step of each tile's first visit)"
         + views_sql().rstrip()
     )
