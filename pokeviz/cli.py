@@ -347,19 +347,26 @@ def watch(
         raise click.exceptions.Exit(130) from None
 
 
+def comma_choices(
+    values: tuple[str, ...], allowed: tuple[str, ...], default: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``--opt a,b`` and ``--opt a --opt b`` both give (a, b); unknown names are an error."""
+    names = [n.strip().lower() for v in values for n in v.split(",") if n.strip()]
+    bad = [n for n in names if n not in allowed]
+    if bad:
+        raise click.BadParameter(
+            f"{', '.join(bad)}: use one or more of {', '.join(allowed)} (e.g. {','.join(default)})"
+        )
+    return tuple(dict.fromkeys(names)) or default
+
+
 def _split_formats(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[str, ...]:
     """``--format png,pdf`` and ``--format png --format pdf`` both give (png, pdf)."""
     from .plots.style import FORMATS
 
-    formats = [f.strip().lower() for v in values for f in v.split(",") if f.strip()]
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise click.BadParameter(
-            f"{', '.join(bad)}: use one or more of {', '.join(FORMATS)} (e.g. png,pdf)"
-        )
-    return tuple(dict.fromkeys(formats)) or ("png",)
+    return comma_choices(values, FORMATS, ("png",))
 
 
 def _print_plot_result(result: Any, verbose: bool) -> None:
@@ -480,11 +487,7 @@ def _split_metrics(
     """``--metric badges,levels`` and ``--metric badges --metric levels`` are the same."""
     from .plots.compare import DEFAULT_METRICS, METRICS
 
-    metrics = [m.strip().lower() for v in values for m in v.split(",") if m.strip()]
-    bad = [m for m in metrics if m not in METRICS]
-    if bad:
-        raise click.BadParameter(f"{', '.join(bad)}: use one or more of {', '.join(METRICS)}")
-    return tuple(dict.fromkeys(metrics)) or DEFAULT_METRICS
+    return comma_choices(values, METRICS, DEFAULT_METRICS)
 
 
 @main.command()

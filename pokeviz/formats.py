@@ -273,9 +273,7 @@ class _Rewards(msgspec.Struct, gc=False):
     components: _Components | None = None
 
 
-class _RewardsAnyComponents(msgspec.Struct, gc=False):
-    total: _Float = None
-    step: _Float = None
+class _RewardsAnyComponents(_Rewards, gc=False):
     components: _AnyComponents | None = None
 
 
@@ -310,16 +308,10 @@ class NestedEntry(msgspec.Struct, gc=False):
     statistics: _Statistics | None = None
 
 
-class NestedEntryAnyComponents(msgspec.Struct, gc=False):
+class NestedEntryAnyComponents(NestedEntry, gc=False):
     """:class:`NestedEntry` with reward components of any names (a ``dict``)."""
 
-    step: _Int = None
-    total_steps: _Int = None
-    position: _Position | None = None
     rewards: _RewardsAnyComponents | None = None
-    player_status: _PlayerStatus | None = None
-    actions: _Actions | None = None
-    statistics: _Statistics | None = None
 
 
 #: Tried first; raises ``msgspec.ValidationError`` on an unknown component name.
@@ -357,38 +349,15 @@ class FlatEntry(msgspec.Struct, gc=False):
     reward_stuck: _Float = None
 
 
-class FlatEntryStandard(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+class FlatEntryStandard(FlatEntry, forbid_unknown_fields=True, gc=False):
     """A flat entry with exactly the documented keys (any other key makes the decode fail).
 
     The keys pokeviz does not read (``levels``, ``ptypes``) are kept as raw bytes.
     """
 
-    step: _Int = None
-    map: _Int = None
-    x: _Int = None
-    y: _Int = None
-    badge: _Int = None
-    levels_sum: _Int = None
-    deaths: _Int = None
-    coord_count: _Int = None
-    max_map_progress: _Int = None
-    pcount: _Int = None
-    last_action: _Int = None
-    hp: _Float = None
-    event: _Float = None
-    healr: _Float = None
     levels: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
     ptypes: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
-    reward_total: _Float = None
-    reward_step: _Float = None
     reward_components: _Components | None = None
-    reward_event: _Float = None
-    reward_level: _Float = None
-    reward_heal: _Float = None
-    reward_badge: _Float = None
-    reward_explore: _Float = None
-    reward_dead: _Float = None
-    reward_stuck: _Float = None
 
 
 #: Tried first on flat files; raises ``msgspec.ValidationError`` on any other key.
