@@ -221,6 +221,8 @@ def sql(
     from .query import run_sql
     from .query import schema as view_schema
 
+    if variant is not None and run is not None and query is None:
+        query, run = str(run), None  # `pokeviz sql --variant v4 "QUERY"`: no RUN given
     if not schema and not query:
         raise click.UsageError("give a QUERY, or --schema to list the views")
     con = open_run(run, variant=variant, experiments_dir=experiments_dir, update=not no_update)

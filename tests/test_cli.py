@@ -55,6 +55,9 @@ def test_variant_and_variant_dir_pick_the_latest_run(run_dir: Path) -> None:
     for result in (by_variant, by_folder):
         assert result.exit_code == 0
         assert "v2/20250102_000000" in result.output
+    query = invoke("sql", "--variant", "v2", "--experiments-dir", experiments,
+                   "SELECT sum(entries) FROM files", "--format", "csv")
+    assert query.output.splitlines() == ["sum(entries)", "250"]
 
 
 def test_sql_formats(run_dir: Path) -> None:
