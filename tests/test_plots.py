@@ -346,7 +346,7 @@ def test_adaptive_window_and_rolling_mean() -> None:
 
 
 def test_theme_is_seaborn_whitegrid_paper_with_a_fixed_font() -> None:
-    seaborn = pytest.importorskip("seaborn")
+    import seaborn  # a declared dependency: the theme is checked against it
     expected = {**seaborn.axes_style("whitegrid"), **seaborn.plotting_context("paper")}
     for key, value in expected.items():
         if key in ("font.sans-serif", "image.cmap"):

@@ -605,7 +605,7 @@ def comparison_figure(data: ComparisonFigure) -> Figure:
 
     Returns:
         A matplotlib Figure (Agg canvas), laid out once and frozen, axes positions
-        rounded (:func:`_round_positions`); call inside
+        rounded (:func:`pokeviz.plots.style.freeze_layout`); call inside
         :func:`pokeviz.plots.style.theme`. Deterministic: the same data give the same
         bytes in every format, whichever formats are saved and in which order.
     """
@@ -668,19 +668,7 @@ def comparison_figure(data: ComparisonFigure) -> Figure:
     if data.notes:
         fig.supxlabel("\n".join(data.notes), fontsize=7, color=".35", x=0.01,
                       horizontalalignment="left")
-    return _round_positions(freeze_layout(fig))
-
-
-def _round_positions(fig: Figure) -> Figure:
-    """Round every axes position to 1e-6 of the figure (a thousandth of a pixel).
-
-    The constrained layout of the same figure can differ in the last bits from one
-    construction to the next within a process (text extent caches); SVG clip-path ids
-    hash the full-precision axes boxes, so unrounded positions would change the bytes.
-    """
-    for ax in fig.axes:
-        ax.set_position([round(float(v), 6) for v in ax.get_position().bounds])
-    return fig
+    return freeze_layout(fig)
 
 
 # ---------------------------------------------------------------------------

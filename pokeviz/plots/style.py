@@ -131,11 +131,18 @@ def freeze_layout(fig: Figure) -> Figure:
     """Run the figure's (constrained) layout once, then keep it for every save.
 
     Every format then gets the same layout, whichever formats are saved and in which
-    order, and saving does not lay the figure out again. Returns ``fig``.
+    order, and saving does not lay the figure out again; axes positions are rounded so
+    that rebuilding the same figure gives the same bytes. Returns ``fig``.
     """
     if fig.get_layout_engine() is not None:
         fig.draw_without_rendering()
         fig.set_layout_engine("none")
+    # The constrained layout of the same figure can differ in the last bits from one
+    # construction to the next within a process (text extent caches); SVG clip-path ids
+    # hash the full-precision axes boxes, so positions are rounded to 1e-6 of the
+    # figure (a thousandth of a pixel) to keep the bytes the same.
+    for ax in fig.axes:
+        ax.set_position([round(float(v), 6) for v in ax.get_position().bounds])
     return fig
 
 
