@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -249,16 +249,56 @@ def find_map_table(
                 f"{path}: no such map table file (from the {ENV_VAR} environment variable)"
             )
         return path
+    return next(search_candidates(run_dir), None)
+
+
+def search_candidates(run_dir: str | Path) -> Iterator[Path]:
+    """Every ``map_data.json`` the upward search finds from ``run_dir``, best first.
+
+    Lazy: stops listing folders as soon as the caller stops iterating. Deterministic
+    (glob hits in name order).
+    """
     folder = Path(run_dir).resolve()
+    seen: set[Path] = set()
     for _ in range(SEARCH_LEVELS_UP + 1):
         for pattern in SEARCH_PATTERNS:
-            if "*" in pattern:
-                hits = sorted(p for p in folder.glob(pattern) if p.is_file())
-                if hits:
-                    return hits[0]
-            elif (folder / pattern).is_file():
-                return folder / pattern
+            hits = sorted(folder.glob(pattern)) if "*" in pattern else [folder / pattern]
+            for path in hits:
+                if path not in seen and path.is_file():
+                    seen.add(path)
+                    yield path
         if folder.parent == folder:
             break
         folder = folder.parent
-    return None
+
+
+def resolve_map_table(
+    run_dir: str | Path,
+    explicit: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[MapTable | None, list[str]]:
+    """Find and load the map table for a run, as ``plot`` and ``compare`` do.
+
+    A table the user named (``--map-data``, ``POKEVIZ_MAP_DATA``) must be valid. A table
+    the search finds that cannot be read is skipped with a note and the search goes on
+    (some unrelated ``map_data.json`` near the run must not stop a plot).
+
+    Returns:
+        ``(table or None, notes)``.
+
+    Raises:
+        MapTableError: a named table is missing or invalid.
+    """
+    environ = os.environ if environ is None else environ
+    if explicit is not None or environ.get(ENV_VAR):
+        named = find_map_table(run_dir, explicit, environ=environ)
+        assert named is not None  # find_map_table raises when a named file is missing
+        return load_map_table(named), []
+    notes: list[str] = []
+    for path in search_candidates(run_dir):
+        try:
+            return load_map_table(path), notes
+        except MapTableError as exc:
+            notes.append(f"skipped map table {exc}")
+    return None, notes

@@ -43,9 +43,10 @@ def no_map_table_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def deep_root(base: Path) -> Path:
-    """An experiments folder 2 levels below ``base``, so the map table search (the
-    folder and 4 above) never finds another test's table."""
-    return base / "x" / "y" / "experiments"
+    """An experiments folder 4 levels below ``base``, so the map table search (the
+    folder and the 4 above it, each with ``*/map_data.json``) stays inside ``base`` and
+    never finds another test's table."""
+    return base / "w" / "x" / "y" / "z" / "experiments"
 
 
 @pytest.fixture(scope="module")

@@ -166,3 +166,20 @@ def test_the_real_community_table_loads() -> None:
     for region in table.maps.values():
         assert region.gx0 >= 0 and region.gx0 + region.width <= 436
         assert region.gy0 >= 0 and region.gy0 + region.height <= 444
+
+
+def test_a_broken_table_found_by_the_search_is_skipped_with_a_note(tmp_path: Path) -> None:
+    from pokeviz.kanto import resolve_map_table
+
+    run = tmp_path / "repo" / "experiments" / "v4" / "20260101_000000"
+    run.mkdir(parents=True)
+    (tmp_path / "repo" / "experiments" / "map_data.json").write_text("{not json")
+    good = tmp_path / "repo" / "v2" / "map_data.json"
+    good.parent.mkdir()
+    good.write_text(json.dumps([{"id": "0", "name": "Town", "coordinates": [3, 4],
+                                 "tileSize": [5, 6]}]))
+    table, notes = resolve_map_table(run, environ={})
+    assert table is not None and table.path == good
+    assert len(notes) == 1 and "experiments/map_data.json" in notes[0]
+    with pytest.raises(MapTableError, match="not valid JSON"):
+        resolve_map_table(run, tmp_path / "repo" / "experiments" / "map_data.json", environ={})

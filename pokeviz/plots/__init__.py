@@ -21,7 +21,7 @@ from ..api import IngestReport, summarize
 from ..cache import CacheUpdate, update_cache
 from ..discover import Run, resolve_run
 from ..errors import PokevizError
-from ..kanto import MapTable, find_map_table, load_map_table
+from ..kanto import MapTable, resolve_map_table
 from ..query import connect
 from .heatmap import HeatmapData, heatmap_data, heatmap_figure
 from .rewards import RewardData, reward_data, reward_figure
@@ -50,6 +50,8 @@ class PlotResult:
     map_table: MapTable | None = None
     seconds: float = 0.0
     file_rows: list[tuple[str, int, str, int | None, int | None]] = field(default_factory=list)
+    #: e.g. map tables the search found but could not read.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def placed_visits(self) -> int:
@@ -77,6 +79,7 @@ class PlotResult:
             out.append(f"rewards  not in these logs (not drawn): {', '.join(rewards.missing)}")
         table = str(self.map_table.path) if self.map_table and self.map_table.path else None
         out.append(f"map      {table or 'no map table found (see --map-data)'}")
+        out.extend(f"note     {note}" for note in self.notes)
         placed = (
             f"{heat.placed_visits:,} placed on the Kanto map"
             if table
@@ -148,7 +151,7 @@ def plot_run(
         samples: reservoir rows shown in the reward figure.
         seed: picks the reservoir (0 = the standard one).
         map_data: the ``map_data.json``; default: ``POKEVIZ_MAP_DATA``, then a search
-            near the run (see :func:`pokeviz.kanto.find_map_table`).
+            near the run (see :func:`pokeviz.kanto.resolve_map_table`).
         jobs: ingest worker processes (results do not depend on it).
         progress: ``progress(done_bytes, total_bytes)`` during the ingest.
         update: bring the cache up to date first (the default). False plots the cache
@@ -183,8 +186,7 @@ def plot_run(
         if isinstance(run, Run)
         else resolve_run(run, variant=variant, experiments_dir=experiments_dir)
     )
-    table_path = find_map_table(found.path, map_data)
-    table = load_map_table(table_path) if table_path is not None else None
+    table, map_notes = resolve_map_table(found.path, map_data)
     # The same steps as pokeviz.ingest (update_cache, then summarize), on one connection.
     cache_update = update_cache(found, jobs=jobs, progress=progress) if update else CacheUpdate()
     con = connect(found, reservoir_size=samples, seed=seed)
@@ -219,6 +221,7 @@ def plot_run(
         map_table=table,
         seconds=time.perf_counter() - started,
         file_rows=[tuple(r) for r in file_rows],
+        notes=map_notes,
     )
 
 

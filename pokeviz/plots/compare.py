@@ -42,7 +42,7 @@ from ..cache import read_manifest, update_cache
 from ..discover import Run, list_log_files, runs_of_variant
 from ..discover import variants as variant_dirs
 from ..errors import NoLogFilesError, PokevizError, RunNotFoundError
-from ..kanto import MapTable, find_map_table, load_map_table
+from ..kanto import MapTable, resolve_map_table
 from ..query import connect
 from .style import (
     FIGURE_WIDTH_IN,
@@ -739,7 +739,7 @@ def compare_variants(
         jobs: ingest worker processes per run (results do not depend on it).
         map_data: the ``map_data.json`` for global tiles; default ``POKEVIZ_MAP_DATA``,
             then a search from ``experiments_dir`` upward
-            (:func:`pokeviz.kanto.find_map_table`).
+            (:func:`pokeviz.kanto.resolve_map_table`).
         progress: ``progress(run, done_bytes, total_bytes)`` during each run's ingest.
 
     Returns:
@@ -786,11 +786,10 @@ def compare_variants(
                 f"{experiments / name}: no such variant folder; variants here: "
                 f"{', '.join(found) or 'none'}")
     colors = variant_colors(sorted(set(found) | set(names)))
-    table_path = find_map_table(experiments, map_data)
-    table = load_map_table(table_path) if table_path is not None else None
+    table, map_notes = resolve_map_table(experiments, map_data)
 
     compared: list[VariantData] = []
-    warnings: list[str] = []
+    warnings: list[str] = list(map_notes)
     files_read = 0
     for name in names:
         v = VariantData(name=name, path=experiments / name, color=colors[name])
