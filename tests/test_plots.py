@@ -364,3 +364,17 @@ def test_readme_example_images_are_small_300_dpi_pngs() -> None:
         path = images / name
         assert path.stat().st_size < 300_000, name
         assert [round(v) for v in png_dpi(path)] == [300, 300]
+
+
+def test_a_run_without_any_entry_still_plots_and_says_so(make_run, tmp_path: Path) -> None:
+    run = make_run({"stats_1.json": "", "stats_2.json": "[]"})
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no layout warning either
+        result = plot_run(run, map_data=None, output_dir=tmp_path / "out")
+    assert [p.name for p in result.paths] == [
+        "v4_20260101_000000_rewards.png", "v4_20260101_000000_heatmap.png"
+    ]
+    lines = "\n".join(result.lines())
+    assert "0 of 0 entries sampled" in lines and "2 problem" in lines

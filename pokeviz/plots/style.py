@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -135,7 +136,10 @@ def freeze_layout(fig: Figure) -> Figure:
     that rebuilding the same figure gives the same bytes. Returns ``fig``.
     """
     if fig.get_layout_engine() is not None:
-        fig.draw_without_rendering()
+        with warnings.catch_warnings():
+            # A figure of a run without entries has nothing to lay out: not worth a warning.
+            warnings.filterwarnings("ignore", "constrained_layout not applied", UserWarning)
+            fig.draw_without_rendering()
         fig.set_layout_engine("none")
     # The constrained layout of the same figure can differ in the last bits from one
     # construction to the next within a process (text extent caches); SVG clip-path ids
