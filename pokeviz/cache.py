@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__
-from .discover import Run, file_seconds, list_log_files
+from .discover import Run, file_order_key, file_seconds, list_log_files
 from .errors import CacheError
 from .formats import CORE_COLUMNS, INT_COLUMNS
 from .ingest import FAST_PATH_MAX_BYTES, FileSummary, ingest_file
@@ -51,6 +51,7 @@ CACHE_VERSION = 1
 MANIFEST = "manifest.json"
 SIDECARS = "sidecars"
 KINDS = ("samples", "positions", "stats")
+POSITION_COLUMNS = ("map", "x", "y", "visits", "first_entry_index")
 #: Seconds between manifest writes while many files are ingested (and always at the end).
 MANIFEST_WRITE_SECONDS = 1.0
 
@@ -135,13 +136,11 @@ def summary_tables(summary: FileSummary) -> dict[str, pa.Table]:
     # A file without entries still gets every standard column, so that a run whose
     # files all failed still has the documented schema.
     empty = np.array([], dtype=np.float64)
-    for name in ("entry_index", "sample_key", *CORE_COLUMNS):
+    for name in dict.fromkeys(("entry_index", "sample_key", *CORE_COLUMNS, *summary.samples)):
         samples[name] = _column(name, summary.samples.get(name, empty))
-    for name, values in summary.samples.items():
-        samples[name] = _column(name, values)
     positions = {"file": _strings([summary.file] * len(summary.positions.get("map", ())))}
-    for name, values in summary.positions.items():
-        positions[name] = _numbers(values, pa.int64())
+    for name in POSITION_COLUMNS:
+        positions[name] = _numbers(summary.positions.get(name, []), pa.int64())
     stats = {
         "file": _strings([summary.file] * len(summary.stats)),
         "metric": _strings([row[0] for row in summary.stats]),
@@ -151,12 +150,6 @@ def summary_tables(summary: FileSummary) -> dict[str, pa.Table]:
         "mean": _numbers([row[4] for row in summary.stats], pa.float64()),
         "std": _numbers([row[5] for row in summary.stats], pa.float64()),
     }
-    if not summary.positions:
-        positions = {
-            "file": _strings([]),
-            **{k: _numbers([], pa.int64()) for k in ("map", "x", "y", "visits")},
-            "first_entry_index": _numbers([], pa.int64()),
-        }
     return {
         "samples": _table(samples),
         "positions": _table(positions),
@@ -235,8 +228,6 @@ def read_manifest(cache_dir: Path) -> tuple[dict[str, dict[str, Any]], str | Non
 
 def write_manifest(cache_dir: Path, files: dict[str, dict[str, Any]]) -> None:
     """Write the manifest atomically, files in file order."""
-    from .discover import file_order_key
-
     ordered = {name: files[name] for name in sorted(files, key=file_order_key)}
     data = {"cache_version": CACHE_VERSION, "pokeviz_version": __version__, "files": ordered}
     atomic_write_bytes(cache_dir / MANIFEST, json.dumps(data, indent=1).encode())
@@ -313,6 +304,7 @@ def update_cache(
         report.removed += 1
     wanted = None if only is None else set(only)
     stale: list[Path] = []
+    sizes: dict[Path, int] = {}
     for path in logs:
         cached = manifest.get(path.name)
         if wanted is not None and path.name not in wanted:
@@ -335,29 +327,32 @@ def update_cache(
             report.unchanged += 1
         else:
             stale.append(path)
+            sizes[path] = stat.st_size
             if cached is None:
                 report.new += 1
             else:
                 report.reread += 1
     if order is not None:
         stale = list(order(stale))
-    _ingest_all(stale, cache_dir, manifest, report, jobs, fast_path_max_bytes, progress)
+    _ingest_all(stale, sizes, cache_dir, manifest, report, jobs, fast_path_max_bytes, progress)
     write_manifest(cache_dir, manifest)
     _remove_orphans(cache_dir, manifest)
     for name, entry in manifest.items():
         if entry["status"] != "ok":
             report.problems.append((name, entry["status"], entry.get("error") or ""))
-        elif entry.get("warning") or entry.get("bad_values"):
-            message = entry.get("warning") or f"{entry['bad_values']} bad values read as NULL"
-            if entry.get("warning") and entry.get("bad_values"):
-                message += f"; {entry['bad_values']} bad values read as NULL"
-            report.problems.append((name, "ok", message))
+        else:
+            notes = [entry["warning"]] if entry.get("warning") else []
+            if entry.get("bad_values"):
+                notes.append(f"{entry['bad_values']} bad values read as NULL")
+            if notes:
+                report.problems.append((name, "ok", "; ".join(notes)))
     report.elapsed_seconds = time.perf_counter() - started
     return report
 
 
 def _ingest_all(
     stale: list[Path],
+    sizes: dict[Path, int],
     cache_dir: Path,
     manifest: dict[str, dict[str, Any]],
     report: CacheUpdate,
@@ -365,12 +360,6 @@ def _ingest_all(
     fast_path_max_bytes: int,
     progress: Callable[[int, int], Any] | None,
 ) -> None:
-    sizes = {}
-    for path in stale:
-        try:
-            sizes[path] = path.stat().st_size
-        except OSError:
-            sizes[path] = 0
     total, done = sum(sizes.values()), 0
     last_write = time.monotonic()
     jobs = max(1, jobs or os.cpu_count() or 1)

@@ -118,9 +118,18 @@ MAX_EXACT_INT = 2**53
 _FLAT_KEYS_NOT_COMPONENTS = frozenset({"reward_total", "reward_step", "reward_components"})
 
 
+#: Top-level keys only the nested generations have.
+NESTED_KEYS = ("position", "rewards", "player_status")
+
+
+def is_nested(entry: dict[str, Any]) -> bool:
+    """Whether a decoded entry is of a nested generation (3 or 4)."""
+    return any(key in entry for key in NESTED_KEYS)
+
+
 def entry_format(entry: dict[str, Any]) -> str:
     """The generation of one decoded entry: one of :data:`FORMATS`."""
-    if "position" in entry or "rewards" in entry or "player_status" in entry:
+    if is_nested(entry):
         return "nested_total" if entry.get("total_steps") is not None else "nested"
     if entry.get("reward_total") is not None or entry.get("reward_components") is not None:
         return "flat"
@@ -167,7 +176,7 @@ def canonical_entry(entry: dict[str, Any]) -> tuple[dict[str, float | int], int]
         values were present but unusable (they are left out of ``row``, i.e. NULL).
     """
     raw: dict[str, Any] = {}
-    if "position" in entry or "rewards" in entry or "player_status" in entry:
+    if is_nested(entry):
         raw["episode_step"] = entry.get("step")
         raw["total_steps"] = entry.get("total_steps")
         for group, fields in _NESTED_GROUPS.items():

@@ -48,8 +48,10 @@ import numpy as np
 from .formats import (
     CORE_COLUMNS,
     FLAT_STANDARD_DECODER,
+    FORMATS,
     NESTED_DECODER,
     NESTED_DECODER_ANY_COMPONENTS,
+    NESTED_KEYS,
     STAT_COLUMNS,
     canonical_entry,
     entry_format,
@@ -488,15 +490,18 @@ def _failed(summary: FileSummary, message: str) -> FileSummary:
     return summary
 
 
-def _entry_formats(summary: FileSummary, counts: dict[str, int]) -> None:
+def _finish(summary: FileSummary, builder: SummaryBuilder, counts: dict[str, int]) -> None:
+    """The end both paths share: the file's format, the builder's totals, ``empty``."""
     counts = {k: v for k, v in counts.items() if v}
-    if not counts:
-        return
-    order = ("flat_legacy", "flat", "nested", "nested_total")
-    summary.format = max(counts, key=lambda k: (counts[k], order.index(k)))
-    if len(counts) > 1:
-        mix = ", ".join(f"{counts[k]} {k}" for k in order if k in counts)
-        _warn(summary, f"entries of several formats ({mix})")
+    if counts:
+        summary.format = max(counts, key=lambda k: (counts[k], FORMATS.index(k)))
+        if len(counts) > 1:
+            mix = ", ".join(f"{counts[k]} {k}" for k in FORMATS if k in counts)
+            _warn(summary, f"entries of several formats ({mix})")
+    builder.finish(summary)
+    if summary.entries == 0:
+        summary.status = "empty"
+        summary.error = "the array holds no entries"
 
 
 def _fast_path(summary: FileSummary, handle: BinaryIO) -> bool:
@@ -512,10 +517,7 @@ def _fast_path(summary: FileSummary, handle: BinaryIO) -> bool:
     nested: bool | None = None
     for piece in _slices(handle):
         if nested is None:  # the generation is sniffed from the head of the file
-            sniff = bytes(piece[:65536])
-            nested = b'"position"' in sniff or b'"rewards"' in sniff or (
-                b'"player_status"' in sniff
-            )
+            nested = _mentions_nested(bytes(piece[:65536]))
         decoded = _decode_slice(piece, nested)
         del piece
         if decoded is None:
@@ -530,11 +532,7 @@ def _fast_path(summary: FileSummary, handle: BinaryIO) -> bool:
         return False  # msgspec rejects out-of-range numbers; kept as a guard
     summary.parser = "msgspec"
     summary.bad_values = replaced
-    _entry_formats(summary, formats)
-    builder.finish(summary)
-    if summary.entries == 0:
-        summary.status = "empty"
-        summary.error = "the array holds no entries"
+    _finish(summary, builder, formats)
     return True
 
 
@@ -665,7 +663,7 @@ def _decode_columns(
             entries = NESTED_DECODER_ANY_COMPONENTS.decode(data)
         return nested_columns(entries)
     data = bytes(data)  # flat files are compact (one piece, bytes already) or rare
-    if b'"position"' in data or b'"rewards"' in data or b'"player_status"' in data:
+    if _mentions_nested(data):
         return None  # flat first, nested later: a mixed file
     try:
         entries = FLAT_STANDARD_DECODER.decode(data)
@@ -673,6 +671,14 @@ def _decode_columns(
         extras = tuple(sorted({m.decode() for m in _EXTRA_REWARD_KEYS.findall(data)}))
         entries = flat_decoder(extras).decode(data)
     return flat_columns(entries)
+
+
+_NESTED_KEY_BYTES = tuple(f'"{key}"'.encode() for key in NESTED_KEYS)
+
+
+def _mentions_nested(data: bytes) -> bool:
+    """Whether the text names a key only nested entries have."""
+    return any(key in data for key in _NESTED_KEY_BYTES)
 
 
 _EXTRA_REWARD_KEYS = re.compile(
@@ -696,7 +702,7 @@ def _streaming_path(
         handle.read(len(BOM))
     stream = NonFiniteFilter(handle)
     builder = SummaryBuilder()
-    formats = dict.fromkeys(("flat_legacy", "flat", "nested", "nested_total"), 0)
+    formats = dict.fromkeys(FORMATS, 0)
     rows: list[dict[str, Any]] = []
     bad = skipped = 0
     failure: str | None = None
@@ -722,8 +728,7 @@ def _streaming_path(
     summary.skipped_entries = skipped
     if skipped:
         _warn(summary, f"{skipped} entries are not JSON objects and were skipped")
-    _entry_formats(summary, formats)
-    builder.finish(summary)
+    _finish(summary, builder, formats)
     if failure is not None:
         if not complete and "trailing garbage" not in failure:
             summary.status = "partial"
@@ -737,9 +742,6 @@ def _streaming_path(
                 f"not valid JSON ({failure}); the {summary.entries} complete entries "
                 "before the problem were kept"
             )
-    elif summary.entries == 0:
-        summary.status = "empty"
-        summary.error = "the array holds no entries"
     return summary
 
 
