@@ -30,6 +30,9 @@ class IngestReport:
     unique_tiles: int = 0
     visits: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
+    #: per log file, in file order: (file, status, format, entries, bad_values,
+    #: first_global_step, last_global_step, parser).
+    file_rows: list[tuple[Any, ...]] = field(default_factory=list)
 
     @property
     def sampling_ratio(self) -> float:
@@ -62,6 +65,19 @@ class IngestReport:
             out.append(f"problem  {name}: {status}: {message}")
         return out
 
+    def file_lines(self) -> list[str]:
+        """One line per log file (the ``-v`` output): read now or cached, and its state."""
+        ingested = set(self.update.ingested)
+        out = []
+        for name, status, fmt, entries, bad, first, last, parser in self.file_rows:
+            how = "read  " if name in ingested else "cached"
+            steps = f"{first:,} … {last:,}" if first is not None else "no entries"
+            out.append(
+                f"{how}   {name}: {entries:,} entries, {status}, {fmt or 'no format'}, "
+                f"{bad} bad values, {parser}, global {steps}"
+            )
+        return out
+
 
 def summarize(run: Run, update: CacheUpdate, con: duckdb.DuckDBPyConnection) -> IngestReport:
     """Fill an :class:`IngestReport` from the run's views."""
@@ -79,6 +95,10 @@ def summarize(run: Run, update: CacheUpdate, con: duckdb.DuckDBPyConnection) -> 
     ).fetchone()
     report.unique_tiles, report.visits = int(tiles), int(visits)
     report.statuses = dict(con.execute("SELECT status, count(*) FROM files GROUP BY 1").fetchall())
+    report.file_rows = con.execute(
+        "SELECT file, status, format, entries, bad_values, first_global_step, "
+        "last_global_step, parser FROM files ORDER BY file_order"
+    ).fetchall()
     return report
 
 

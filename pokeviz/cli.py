@@ -140,32 +140,11 @@ def ingest(
     for line in report.lines():
         click.echo(line)
     if verbose:
-        _print_file_details(found, set(report.update.ingested))
+        for line in report.file_lines():
+            click.echo(line)
+        echo_peak_memory()
     if strict and any(status != "ok" for _, status, _ in report.update.problems):
         raise click.exceptions.Exit(1)
-
-
-def _print_file_details(run: Any, ingested: set[str]) -> None:
-    """One line per log file: read now or cached, status, format, entries, steps, parser."""
-
-    from .query import connect
-
-    con = connect(run)
-    try:
-        rows = con.execute(
-            "SELECT file, status, format, entries, bad_values, first_global_step, "
-            "last_global_step, parser FROM files ORDER BY file_order"
-        ).fetchall()
-    finally:
-        con.close()
-    for file, status, fmt, entries, bad, first, last, parser in rows:
-        how = "read  " if file in ingested else "cached"
-        steps = f"{first:,}…{last:,}" if last is not None else "-"
-        click.echo(
-            f"{how}   {file}  {status}  {fmt or '-'}  {entries:,} entries  "
-            f"{bad} bad  steps {steps}  ({parser})"
-        )
-    echo_peak_memory()
 
 
 def _format_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> str:

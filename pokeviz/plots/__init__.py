@@ -49,7 +49,6 @@ class PlotResult:
     heatmap: HeatmapData
     map_table: MapTable | None = None
     seconds: float = 0.0
-    file_rows: list[tuple[str, int, str, int | None, int | None]] = field(default_factory=list)
     #: e.g. map tables the search found but could not read.
     notes: list[str] = field(default_factory=list)
 
@@ -102,15 +101,8 @@ class PlotResult:
         return out
 
     def file_lines(self) -> list[str]:
-        """One line per log file (``pokeviz plot -v``): read now or cached, entries,
-        status, global step range."""
-        ingested = set(self.report.update.ingested)
-        out = []
-        for name, entries, status, first, last in self.file_rows:
-            how = "read  " if name in ingested else "cached"
-            steps = f"{first:,} … {last:,}" if first is not None else "no entries"
-            out.append(f"{how}   {name}: {entries:,} entries, {status}, global {steps}")
-        return out
+        """One line per log file (``pokeviz plot -v``), as ``pokeviz ingest -v`` prints."""
+        return self.report.file_lines()
 
 
 def plot_names(run: Run, fmt: str) -> tuple[str, str]:
@@ -194,10 +186,6 @@ def plot_run(
         report = summarize(found, cache_update, con)
         rewards = reward_data(con, smooth_window=smooth_window)
         heat = heatmap_data(con, table)
-        file_rows = con.execute(
-            "SELECT file, entries, status, first_global_step, last_global_step FROM files "
-            "ORDER BY file_order"
-        ).fetchall()
     finally:
         con.close()
 
@@ -220,7 +208,6 @@ def plot_run(
         heatmap=heat,
         map_table=table,
         seconds=time.perf_counter() - started,
-        file_rows=[tuple(r) for r in file_rows],
         notes=map_notes,
     )
 

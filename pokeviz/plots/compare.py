@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..api import IngestReport, summarize
-from ..cache import read_manifest, update_cache
+from ..cache import update_cache
 from ..discover import Run, list_log_files, runs_of_variant
 from ..discover import variants as variant_dirs
 from ..errors import NoLogFilesError, PokevizError, RunNotFoundError
@@ -801,26 +801,26 @@ def compare_variants(
         for run in candidates:
             run = Run(run.path.resolve())
             try:
-                if not list_log_files(run):
-                    raise NoLogFilesError(f"{run.logs_dir}: no stats_*.json files")
+                logs = list_log_files(run)
             except NoLogFilesError as exc:
                 v.skipped.append(f"run {run.timestamp}: {exc}")
+                continue
+            if not logs:
+                v.skipped.append(f"run {run.timestamp}: {run.logs_dir}: no stats_*.json files")
                 continue
             # The same steps as pokeviz.ingest, with one connection for report and data.
             update = update_cache(run, jobs=jobs, progress=(
                 None if progress is None else lambda d, t, r=run: progress(r, d, t)))
             files_read += len(update.ingested)
-            # Decided from the manifest, before connect(): the views of a run whose
-            # every file is empty cannot be built yet (pokeviz ingest fails there too).
-            manifest, _ = read_manifest(run.cache_dir)
-            if not sum(int(e.get("entries") or 0) for e in manifest.values()):
-                files = "1 log file has" if len(manifest) == 1 else (
-                    f"{len(manifest)} log files have")
-                v.skipped.append(f"run {run.timestamp}: its {files} no complete entry yet")
-                continue
             con = connect(run)
             try:
-                v.runs.append(_run_data(run, summarize(run, update, con), con, table))
+                report = summarize(run, update, con)
+                if report.entries:
+                    v.runs.append(_run_data(run, report, con, table))
+                else:
+                    files = "1 log file has" if report.files == 1 else (
+                        f"{report.files} log files have")
+                    v.skipped.append(f"run {run.timestamp}: its {files} no complete entry yet")
             finally:
                 con.close()
         if not v.usable:
