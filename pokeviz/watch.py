@@ -186,18 +186,21 @@ def cache_totals(run: Run) -> CacheTotals:
     Raises:
         CacheError: the run has no usable cache.
     """
+    from .api import summarize
     from .query import connect
 
     con = connect(run, reservoir_size=0)
     try:
-        files, entries, first, last = con.execute(
-            "SELECT count(*), coalesce(sum(entries), 0), min(first_global_step), "
-            "max(last_global_step) FROM files"
-        ).fetchone()
-        statuses = dict(con.execute("SELECT status, count(*) FROM files GROUP BY 1").fetchall())
+        report = summarize(run, CacheUpdate(), con)
     finally:
         con.close()
-    return CacheTotals(int(files), int(entries), first, last, statuses)
+    return CacheTotals(
+        report.files,
+        report.entries,
+        report.first_global_step,
+        report.last_global_step,
+        report.statuses,
+    )
 
 
 def render_figures(
@@ -205,19 +208,11 @@ def render_figures(
 ) -> Any:
     """The default renderer: :func:`pokeviz.plots.plot_run` (imported on first use).
 
-    Passes ``update=False`` when ``plot_run`` accepts it, so that the watcher alone
-    decides when a log file is read; otherwise ``plot_run`` brings the cache up to date
-    itself (it may then read a file still being written, as ``partial``) and the
-    watcher reports what it read.
+    Passes ``update=False``, so that the watcher alone decides when a log file is read.
     """
-    import inspect
+    from . import plots
 
-    from .plots import plot_run
-
-    options: dict[str, Any] = {"formats": tuple(formats), "map_data": map_data}
-    if "update" in inspect.signature(plot_run).parameters:
-        options["update"] = False
-    return plot_run(run, **options)
+    return plots.plot_run(run, formats=tuple(formats), map_data=map_data, update=False)
 
 
 class RunWatcher:
