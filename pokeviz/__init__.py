@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .api import IngestReport, ingest, open_run, sql  # noqa: E402
+from .api import IngestReport, RunView, ingest, open_run, sql  # noqa: E402
 from .discover import Run, resolve_run  # noqa: E402
 from .errors import (  # noqa: E402
     CacheError,
@@ -30,6 +30,7 @@ __all__ = [
     "QueryError",
     "Run",
     "RunNotFoundError",
+    "RunView",
     "__version__",
     "compare_variants",
     "ingest",

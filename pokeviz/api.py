@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,118 @@ def summarize(run: Run, update: CacheUpdate, con: duckdb.DuckDBPyConnection) -> 
     return report
 
 
+@dataclass
+class RunView:
+    """One run, its cache brought up to date, open for reading.
+
+    The single road every surface takes (CLI, plots, compare, watch, serve, report,
+    stats, animate): :func:`open_run` → ``RunView``. Close it (or use ``with``) when done.
+
+    Attributes:
+        run: the run.
+        report: what the update read and what the cache holds (counts, step range,
+            tiles, per-file rows): the summary totals.
+        con: a read-only DuckDB connection on the run's views (``files``, ``samples``,
+            ``reservoir``, ``positions``, ``tiles``, ``file_stats``); file access is off.
+    """
+
+    run: Run
+    report: IngestReport
+    con: duckdb.DuckDBPyConnection
+
+    @property
+    def update(self) -> CacheUpdate:
+        """What bringing the cache up to date did (empty with ``update=False``)."""
+        return self.report.update
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        self.con.close()
+
+    def __enter__(self) -> RunView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def find_run(
+    run: str | Path | Run | None = None,
+    *,
+    variant: str | None = None,
+    experiments_dir: str | Path = "experiments",
+) -> Run:
+    """A :class:`Run` as given, or the one a path or ``variant`` names (see ``resolve_run``)."""
+    if isinstance(run, Run):
+        return run
+    return resolve_run(run, variant=variant, experiments_dir=experiments_dir)
+
+
+def open_run(
+    run: str | Path | Run | None = None,
+    *,
+    variant: str | None = None,
+    experiments_dir: str | Path = "experiments",
+    update: bool = True,
+    jobs: int | None = None,
+    only: Collection[str] | None = None,
+    rebuild: bool = False,
+    progress: Callable[[int, int], Any] | None = None,
+    reservoir_size: int = RESERVOIR_SIZE,
+    seed: int = 0,
+    fast_path_max_bytes: int = FAST_PATH_MAX_BYTES,
+    order: Callable[[list[Path]], Iterable[Path]] | None = None,
+) -> RunView:
+    """Bring a run's cache up to date, open its views and summarize them.
+
+    Args:
+        run: a run directory, a variant directory (its latest run) or a :class:`Run`.
+        variant, experiments_dir: with ``run=None``, the latest run of
+            ``<experiments_dir>/<variant>``.
+        update: bring the cache up to date first (default). False reads the cache as it
+            is (``CacheError`` when there is none).
+        jobs: ingest worker processes (default: CPU cores); results do not depend on it.
+        only: read only these new or changed log file names (``pokeviz watch``).
+        rebuild: read every log file again.
+        progress: ``progress(done_bytes, total_bytes)`` during the ingest.
+        reservoir_size, seed: the ``reservoir`` view's size and which sample it holds.
+        fast_path_max_bytes, order: see :func:`pokeviz.cache.update_cache`.
+
+    Returns:
+        A :class:`RunView`: the run, its :class:`IngestReport` and the connection.
+
+    Raises:
+        PokevizError: the run cannot be found or has no log files; ``CacheError`` for a
+            cache that cannot be read.
+
+    Example::
+
+        with pokeviz.open_run("experiments/v4") as view:
+            print(view.report.entries)
+            view.con.sql("SELECT map, sum(visits) FROM positions GROUP BY map").show()
+    """
+    found = find_run(run, variant=variant, experiments_dir=experiments_dir)
+    done = (
+        update_cache(
+            found,
+            jobs=jobs,
+            only=only,
+            rebuild=rebuild,
+            progress=progress,
+            fast_path_max_bytes=fast_path_max_bytes,
+            order=order,
+        )
+        if update
+        else CacheUpdate()
+    )
+    con = connect(found, reservoir_size=reservoir_size, seed=seed)
+    try:
+        return RunView(run=found, report=summarize(found, done, con), con=con)
+    except BaseException:
+        con.close()
+        raise
+
+
 def ingest(
     run: str | Path | Run | None = None,
     *,
@@ -117,12 +229,8 @@ def ingest(
     """Bring a run's cache up to date and summarize it (``pokeviz ingest``).
 
     Args:
-        run: a run or variant directory (or a :class:`Run`); see ``resolve_run``.
-        variant, experiments_dir: find the latest run of a variant instead.
-        jobs: worker processes (default: CPU cores). Results do not depend on it.
-        rebuild: read every log file again.
-        fast_path_max_bytes, order, progress: see :func:`pokeviz.cache.update_cache`.
-        reservoir_size: rows of the ``reservoir`` view counted in the report.
+        run, variant, experiments_dir, jobs, rebuild, fast_path_max_bytes, order,
+            progress, reservoir_size: as for :func:`open_run`.
 
     Returns:
         The report (counts, step range, tiles, problems).
@@ -130,51 +238,18 @@ def ingest(
     Raises:
         PokevizError: the run cannot be found or has no log files.
     """
-    found = (
-        run
-        if isinstance(run, Run)
-        else resolve_run(run, variant=variant, experiments_dir=experiments_dir)
-    )
-    update = update_cache(
-        found,
+    with open_run(
+        run,
+        variant=variant,
+        experiments_dir=experiments_dir,
         jobs=jobs,
         rebuild=rebuild,
         fast_path_max_bytes=fast_path_max_bytes,
         order=order,
         progress=progress,
-    )
-    con = connect(found, reservoir_size=reservoir_size)
-    try:
-        return summarize(found, update, con)
-    finally:
-        con.close()
-
-
-def open_run(
-    run: str | Path | Run | None = None,
-    *,
-    variant: str | None = None,
-    experiments_dir: str | Path = "experiments",
-    update: bool = True,
-    jobs: int | None = None,
-    reservoir_size: int = RESERVOIR_SIZE,
-    seed: int = 0,
-) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection on a run's views, its cache brought up to date first.
-
-    Example::
-
-        con = pokeviz.open_run("experiments/v4")
-        con.sql("SELECT map, sum(visits) FROM positions GROUP BY map").show()
-    """
-    found = (
-        run
-        if isinstance(run, Run)
-        else resolve_run(run, variant=variant, experiments_dir=experiments_dir)
-    )
-    if update:
-        update_cache(found, jobs=jobs)
-    return connect(found, reservoir_size=reservoir_size, seed=seed)
+        reservoir_size=reservoir_size,
+    ) as view:
+        return view.report
 
 
 def sql(
@@ -191,8 +266,5 @@ def sql(
     Raises:
         QueryError: the query failed.
     """
-    con = open_run(run, update=update, jobs=jobs)
-    try:
-        return run_sql(con, query)
-    finally:
-        con.close()
+    with open_run(run, update=update, jobs=jobs) as view:
+        return run_sql(view.con, query)

@@ -29,3 +29,7 @@ class CacheError(PokevizError):
 
 class QueryError(PokevizError):
     """A user SQL query failed or tried to change the cache."""
+
+
+class OutputError(PokevizError):
+    """A file cannot be written (disk full, permissions, read-only file system)."""

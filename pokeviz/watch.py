@@ -186,14 +186,10 @@ def cache_totals(run: Run) -> CacheTotals:
     Raises:
         CacheError: the run has no usable cache.
     """
-    from .api import summarize
-    from .query import connect
+    from .api import open_run
 
-    con = connect(run, reservoir_size=0)
-    try:
-        report = summarize(run, CacheUpdate(), con)
-    finally:
-        con.close()
+    with open_run(run, update=False, reservoir_size=0) as view:
+        report = view.report
     return CacheTotals(
         report.files,
         report.entries,

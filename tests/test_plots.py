@@ -182,9 +182,10 @@ def test_without_a_map_table_every_map_gets_its_own_panel(tmp_path: Path) -> Non
     assert heat.unplaced_visits == heat.total_visits == result.report.entries == 120
     assert len(set(heat.unplaced_map_ids)) == len(heat.unplaced_map_ids) >= 2
     # Each panel is one map: its visits are exactly that map's rows of `positions`.
-    con = pokeviz.open_run(run, update=False)
-    expected = dict(con.execute("SELECT map, sum(visits) FROM positions GROUP BY map").fetchall())
-    con.close()
+    with pokeviz.open_run(run, update=False) as view:
+        expected = dict(
+            view.con.execute("SELECT map, sum(visits) FROM positions GROUP BY map").fetchall()
+        )
     assert {m.map_id: m.total for m in heat.unplaced} == expected
     summary = "\n".join(result.lines())
     assert "map      no map table found (see --map-data)" in summary

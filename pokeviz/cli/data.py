@@ -117,20 +117,19 @@ def sql(
         query, run = str(run), None  # `pokeviz sql --variant v4 "QUERY"`: no RUN given
     if not schema and not query:
         raise click.UsageError("give a QUERY, or --schema to list the views")
-    con = open_run(run, variant=variant, experiments_dir=experiments_dir, update=not no_update)
-    try:
+    with open_run(
+        run, variant=variant, experiments_dir=experiments_dir, update=not no_update
+    ) as view:
         if schema:
-            for view, columns in view_schema(con).items():
-                click.echo(f"{view}(")
-                for name, kind in columns:
-                    click.echo(f"    {name} {kind}")
+            for name, columns in view_schema(view.con).items():
+                click.echo(f"{name}(")
+                for column, kind in columns:
+                    click.echo(f"    {column} {kind}")
                 click.echo(")")
             return
         assert query is not None
-        columns, rows = run_sql(con, query)
+        columns, rows = run_sql(view.con, query)
         click.echo(_format_rows(columns, rows, fmt))
-    finally:
-        con.close()
 
 
 @main.command()

@@ -17,12 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..api import IngestReport, summarize
-from ..cache import CacheUpdate, update_cache
-from ..discover import Run, resolve_run
+from ..api import IngestReport, find_run, open_run
+from ..discover import Run
 from ..errors import PokevizError
 from ..kanto import MapTable, resolve_map_table
-from ..query import connect
 from .heatmap import HeatmapData, heatmap_data, heatmap_figure
 from .rewards import RewardData, reward_data, reward_figure
 from .style import FORMATS, save_figure, theme
@@ -173,21 +171,14 @@ def plot_run(
         raise PokevizError(f"--smooth-window must be at least 1, got {smooth_window}")
     if samples < 1:
         raise PokevizError(f"--samples must be at least 1, got {samples}")
-    found = (
-        run
-        if isinstance(run, Run)
-        else resolve_run(run, variant=variant, experiments_dir=experiments_dir)
-    )
+    found = find_run(run, variant=variant, experiments_dir=experiments_dir)
     table, map_notes = resolve_map_table(found.path, map_data)
-    # The same steps as pokeviz.ingest (update_cache, then summarize), on one connection.
-    cache_update = update_cache(found, jobs=jobs, progress=progress) if update else CacheUpdate()
-    con = connect(found, reservoir_size=samples, seed=seed)
-    try:
-        report = summarize(found, cache_update, con)
-        rewards = reward_data(con, smooth_window=smooth_window)
-        heat = heatmap_data(con, table)
-    finally:
-        con.close()
+    with open_run(
+        found, update=update, jobs=jobs, progress=progress, reservoir_size=samples, seed=seed
+    ) as view:
+        report = view.report
+        rewards = reward_data(view.con, smooth_window=smooth_window)
+        heat = heatmap_data(view.con, table)
 
     out_dir = Path(output_dir) if output_dir is not None else found.plots_dir
     out_dir.mkdir(parents=True, exist_ok=True)

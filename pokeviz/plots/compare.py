@@ -37,13 +37,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..api import IngestReport, summarize
-from ..cache import update_cache
+from ..api import IngestReport, open_run
 from ..discover import Run, list_log_files, runs_of_variant
 from ..discover import variants as variant_dirs
 from ..errors import NoLogFilesError, PokevizError, RunNotFoundError
 from ..kanto import MapTable, resolve_map_table
-from ..query import connect
 from .style import (
     FIGURE_WIDTH_IN,
     FORMATS,
@@ -808,21 +806,16 @@ def compare_variants(
             if not logs:
                 v.skipped.append(f"run {run.timestamp}: {run.logs_dir}: no stats_*.json files")
                 continue
-            # The same steps as pokeviz.ingest, with one connection for report and data.
-            update = update_cache(run, jobs=jobs, progress=(
-                None if progress is None else lambda d, t, r=run: progress(r, d, t)))
-            files_read += len(update.ingested)
-            con = connect(run)
-            try:
-                report = summarize(run, update, con)
+            with open_run(run, jobs=jobs, progress=(
+                    None if progress is None else lambda d, t, r=run: progress(r, d, t))) as view:
+                report = view.report
+                files_read += len(report.update.ingested)
                 if report.entries:
-                    v.runs.append(_run_data(run, report, con, table))
+                    v.runs.append(_run_data(run, report, view.con, table))
                 else:
                     files = "1 log file has" if report.files == 1 else (
                         f"{report.files} log files have")
                     v.skipped.append(f"run {run.timestamp}: its {files} no complete entry yet")
-            finally:
-                con.close()
         if not v.usable:
             warnings.append(f"variant {name}: no usable log files in {v.path} (not drawn): "
                             + "; ".join(v.skipped))

@@ -9,13 +9,13 @@ which ships with matplotlib, so the same figure has the same bytes on every mach
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
+
+from ..outputs import atomic_write
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -207,27 +207,21 @@ def save_figure(fig: Figure, path: str | Path, fmt: str) -> Path:
 
     Raises:
         ValueError: an unknown format.
-        OSError: the folder cannot be written.
+        OutputError: the folder cannot be written (the message says why and what to do).
     """
     import matplotlib
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown plot format {fmt!r}: use one of {', '.join(FORMATS)}")
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
+
+    def write(f: BinaryIO) -> None:
         # The hash salt is set again so a caller saving outside theme() gets fixed ids too.
-        with os.fdopen(fd, "wb") as f, matplotlib.rc_context({"svg.hashsalt": SVG_HASHSALT}):
+        with matplotlib.rc_context({"svg.hashsalt": SVG_HASHSALT}):
             if fmt == "png":
                 _write_png(fig, f)
             else:
                 fig.savefig(f, format=fmt, dpi=DPI, metadata=METADATA[fmt])
-        # mkstemp makes the file private (0600); give it the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(path, write)
     return path
