@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,29 +70,98 @@ def file_seconds(name: str) -> int | None:
 def list_log_files(run: Run) -> list[Path]:
     """The run's ``stats_*.json`` files in file order (may be empty).
 
+    Every entry named ``stats_*.json`` that is not a folder is listed, FIFOs and other
+    non-regular files too: ingest gives them a status row instead of hiding them.
+
     Raises:
-        NoLogFilesError: the run has no ``json_logs/`` folder.
+        NoLogFilesError: the run has no ``json_logs/`` folder, or it cannot be listed
+            (a listing failure is never "no files": that would drop the whole cache).
     """
-    if not run.logs_dir.is_dir():
+    try:
+        with os.scandir(run.logs_dir) as entries:
+            files = [
+                Path(entry.path)
+                for entry in entries
+                if fnmatch.fnmatchcase(entry.name, LOG_GLOB) and not _is_dir(entry)
+            ]
+    except FileNotFoundError:
         raise NoLogFilesError(
             f"{run.logs_dir}: no json_logs/ folder; is {run.path} a training run directory?"
-        )
-    files = [p for p in run.logs_dir.glob(LOG_GLOB) if p.is_file()]
+        ) from None
+    except NotADirectoryError:
+        raise NoLogFilesError(
+            f"{run.logs_dir}: not a folder; is {run.path} a training run directory?"
+        ) from None
+    except OSError as exc:
+        raise NoLogFilesError(
+            f"{run.logs_dir}: cannot be listed ({exc.strerror or exc}); check its permissions"
+        ) from exc
     return sorted(files, key=lambda p: file_order_key(p.name))
 
 
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def is_run(path: Path) -> bool:
+    """Whether ``path`` is a run: any folder holding a ``json_logs/`` folder."""
+    return (path / "json_logs").is_dir()
+
+
+def run_time_key(run: Run) -> tuple[float, str]:
+    """When a run started, for ordering a variant's runs: the latest has the greatest key.
+
+    A ``YYYYMMDD_HHMMSS`` name is read as local time. Any other name is placed by its
+    newest log file: the ``<unix_seconds>`` of the greatest log name, else the
+    modification time of its ``json_logs/`` folder. Ties are broken by name.
+    """
+    if RUN_NAME.match(run.path.name):
+        try:
+            return (time.mktime(time.strptime(run.path.name, "%Y%m%d_%H%M%S")), run.path.name)
+        except (ValueError, OverflowError):
+            pass  # not a real date (20261399_000000): placed by its log files
+    try:
+        names = [e.name for e in os.scandir(run.logs_dir) if LOG_NAME.match(e.name)]
+    except OSError:
+        names = []
+    if names:
+        newest = max(names, key=file_order_key)
+        return (float(file_seconds(newest) or 0), run.path.name)
+    try:
+        return (run.logs_dir.stat().st_mtime, run.path.name)
+    except OSError:
+        return (0.0, run.path.name)
+
+
 def runs_of_variant(variant_dir: Path) -> list[Run]:
-    """Every run folder (timestamp name) of a variant, oldest first."""
-    if not variant_dir.is_dir():
+    """Every run of a variant, oldest first (see :func:`run_time_key`).
+
+    A run is any sub-folder holding ``json_logs/`` (see :func:`is_run`), whatever its
+    name; a folder without it (say, one whose logs were deleted) is not a run.
+    """
+    try:
+        children = sorted(p for p in variant_dir.iterdir() if p.is_dir() and is_run(p))
+    except OSError:
         return []
-    return [Run(p) for p in sorted(variant_dir.iterdir()) if p.is_dir() and RUN_NAME.match(p.name)]
+    return sorted((Run(p) for p in children), key=run_time_key)
+
+
+def latest_run(variant_dir: Path) -> Run | None:
+    """The latest run of a variant (see :func:`runs_of_variant`), or None when it has none."""
+    runs = runs_of_variant(variant_dir)
+    return runs[-1] if runs else None
 
 
 def variants(experiments_dir: Path) -> list[Path]:
     """Every variant folder under ``experiments_dir`` (a folder holding at least one run)."""
-    if not experiments_dir.is_dir():
+    try:
+        children = sorted(p for p in experiments_dir.iterdir() if p.is_dir())
+    except OSError:
         return []
-    return [p for p in sorted(experiments_dir.iterdir()) if p.is_dir() and runs_of_variant(p)]
+    return [p for p in children if not is_run(p) and runs_of_variant(p)]
 
 
 def resolve_run(
@@ -108,7 +180,8 @@ def resolve_run(
         require_logs: also check that the run has ``json_logs/stats_*.json`` files.
 
     Returns:
-        The run. "Latest" is the greatest timestamp folder name.
+        The run. "Latest" is the last of :func:`runs_of_variant`: the greatest
+        ``YYYYMMDD_HHMMSS`` name, or for other names the newest log file.
 
     Raises:
         RunNotFoundError: the path does not exist, or a variant folder has no run.
@@ -129,13 +202,13 @@ def resolve_run(
     if not path.is_dir():
         raise RunNotFoundError(f"{path}: not a directory; pass a run or variant directory")
     if not (path / "json_logs").exists():
-        runs = runs_of_variant(path)
-        if runs:
-            path = runs[-1].path
+        latest = latest_run(path)
+        if latest is not None:
+            path = latest.path
         elif require_logs:
             raise NoLogFilesError(
-                f"{path}: no json_logs/ folder and no YYYYMMDD_HHMMSS run folders; "
-                "pass a run directory (the one holding json_logs/)"
+                f"{path}: no json_logs/ folder and no run folders (sub-folders holding "
+                "json_logs/); pass a run directory (the one holding json_logs/)"
             )
     found = Run(path.resolve())
     if require_logs and not list_log_files(found):

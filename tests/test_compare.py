@@ -252,7 +252,7 @@ def test_latest_runs_only(root: Path, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def odd_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """v1 (2 runs), solo (1 run), broken (an empty log file; a run without json_logs)."""
+    """v1 (2 runs), solo (1 run), broken (an empty log file; a folder without json_logs)."""
     root = deep_root(tmp_path_factory.mktemp("odd"))
     for i, ts in enumerate(("20260101_000000", "20260102_000000")):
         synth_run(root, variant="v1", timestamp=ts, files=3, envs=2, steps_per_env=16, seed=i)
@@ -271,7 +271,7 @@ def test_one_run_has_no_band_and_a_broken_variant_is_named(odd_root: Path) -> No
     assert len(out.warnings) == 1
     assert out.warnings[0].startswith("variant broken: no usable log files in")
     assert "no complete entry yet" in out.warnings[0]
-    assert "no json_logs/ folder" in out.warnings[0]
+    assert "20260102_000000" not in out.warnings[0]  # no json_logs/: not a run
     panel = out.figures["reward_total"].panels[0]
     assert list(panel.variants) == ["solo", "v1"]
     solo = panel.variants["solo"]

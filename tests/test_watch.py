@@ -379,8 +379,8 @@ def test_find_run_waits_for_json_logs_and_takes_a_variants_latest_run(tmp_path: 
     variant.mkdir()
     assert find_run(variant)[1] == f"{variant / 'json_logs'} does not exist yet"
     (variant / "20260101_000000" / "json_logs").mkdir(parents=True)
-    (variant / "20260102_000000").mkdir()
-    assert find_run(variant)[1].endswith("20260102_000000/json_logs does not exist yet")
+    (variant / "20260102_000000" / "plots").mkdir(parents=True)  # no json_logs/: not a run
+    assert find_run(variant)[0] == Run((variant / "20260101_000000").resolve())
     (variant / "20260102_000000" / "json_logs").mkdir()
     assert find_run(variant)[0] == Run((variant / "20260102_000000").resolve())
 
