@@ -12,8 +12,10 @@ Search order of :func:`find_map_table` (the first hit wins):
 2. the ``POKEVIZ_MAP_DATA`` environment variable; it must exist when set (non-empty);
 3. walking up from the run directory (the run folder and at most
    :data:`SEARCH_LEVELS_UP` folders above it), in each folder, in this order:
-   ``map_data.json``, ``data/map_data.json``, ``*/data/map_data.json``,
-   ``src/*/data/map_data.json``, ``*/map_data.json`` (``*`` in name order).
+   ``map_data.json``, ``data/map_data.json``, ``v2/map_data.json`` and
+   ``PokemonRedExperiments/v2/map_data.json`` (where the training code keeps it).
+   Only these fixed places of the run's own ancestors: never a table in some
+   unrelated sibling folder.
 
 No table found is not an error: the heatmap then draws every map in its own panel.
 """
@@ -36,12 +38,11 @@ ENV_VAR = "POKEVIZ_MAP_DATA"
 #: The file name looked for near the run.
 TABLE_NAME = "map_data.json"
 #: Per folder on the way up, the places a training repo keeps its table, in order.
-SEARCH_PATTERNS = (
+SEARCH_PLACES = (
     TABLE_NAME,
     f"data/{TABLE_NAME}",
-    f"*/data/{TABLE_NAME}",
-    f"src/*/data/{TABLE_NAME}",
-    f"*/{TABLE_NAME}",
+    f"v2/{TABLE_NAME}",
+    f"PokemonRedExperiments/v2/{TABLE_NAME}",
 )
 #: How many folders above the run directory the search looks in. A run sits at
 #: ``<repo>/experiments/<variant>/<timestamp>``, so 4 reaches the repo's parent folder
@@ -227,9 +228,8 @@ def find_map_table(
             ``os.environ``).
 
     Returns:
-        The table's path, or None when nothing was found. Deterministic for a given
-        file system (glob hits are taken in name order). Cost: a few ``stat``/directory
-        listings per folder on the way up.
+        The table's path, or None when nothing was found. Cost: a few ``stat`` calls
+        per folder on the way up.
 
     Raises:
         MapTableError: the explicit path or the environment variable names a file that
@@ -255,18 +255,14 @@ def find_map_table(
 def search_candidates(run_dir: str | Path) -> Iterator[Path]:
     """Every ``map_data.json`` the upward search finds from ``run_dir``, best first.
 
-    Lazy: stops listing folders as soon as the caller stops iterating. Deterministic
-    (glob hits in name order).
+    Lazy: stops looking as soon as the caller stops iterating.
     """
     folder = Path(run_dir).resolve()
-    seen: set[Path] = set()
     for _ in range(SEARCH_LEVELS_UP + 1):
-        for pattern in SEARCH_PATTERNS:
-            hits = sorted(folder.glob(pattern)) if "*" in pattern else [folder / pattern]
-            for path in hits:
-                if path not in seen and path.is_file():
-                    seen.add(path)
-                    yield path
+        for place in SEARCH_PLACES:
+            path = folder / place
+            if path.is_file():
+                yield path
         if folder.parent == folder:
             break
         folder = folder.parent

@@ -105,9 +105,9 @@ def test_search_walks_up_in_the_documented_order(tree: Path) -> None:
     assert find_map_table(tree) is None
     # Lowest priority first; each new file must win over the previous one.
     candidates = [
-        repo.parent / "zz" / "map_data.json",  # */map_data.json, one folder above repo
-        repo / "src" / "pkg" / "data" / "map_data.json",
-        repo / "training" / "data" / "map_data.json",
+        repo.parent / "PokemonRedExperiments" / "v2" / "map_data.json",  # one above repo
+        repo / "PokemonRedExperiments" / "v2" / "map_data.json",
+        repo / "v2" / "map_data.json",
         repo / "data" / "map_data.json",
         repo / "map_data.json",
         tree.parents[1] / "map_data.json",  # experiments/
@@ -118,11 +118,12 @@ def test_search_walks_up_in_the_documented_order(tree: Path) -> None:
         assert find_map_table(tree) == path
 
 
-def test_glob_hits_are_taken_in_name_order(tree: Path) -> None:
+def test_tables_in_unrelated_sibling_folders_are_not_taken(tree: Path) -> None:
     repo = tree.parents[2]
-    write(repo / "b" / "data" / "map_data.json", TABLE)
-    write(repo / "a" / "data" / "map_data.json", TABLE)
-    assert find_map_table(tree) == repo / "a" / "data" / "map_data.json"
+    for sibling in (repo / "a" / "data", repo / "src" / "pkg" / "data", repo.parent / "zz",
+                    tree.parent / "20250101_000000"):
+        write(sibling / "map_data.json", TABLE)
+    assert find_map_table(tree) is None
 
 
 def test_search_stops_four_folders_above_the_run(tree: Path) -> None:
