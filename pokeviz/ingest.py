@@ -410,17 +410,64 @@ class NonFiniteFilter:
 # Reading one file
 
 
-def _edges(handle: BinaryIO, size: int) -> tuple[bool, bytes, bytes]:
-    """(has BOM, first non-space byte, last non-space byte) of a file."""
-    head = handle.read(4096)
+#: Bytes read at each end of a file to find its first and last non-space bytes.
+EDGE_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class Edges:
+    """What the two ends of a log file say, read without parsing it."""
+
+    #: Whether the file starts with a UTF-8 byte-order mark.
+    bom: bool
+    #: The first non-space byte after any byte-order mark (``b""`` when there is none).
+    first: bytes
+    #: Whether the file ends like a finished ``json.dump``: ``}`` then ``]`` (or ``[]``).
+    complete: bool
+
+
+def _ends_complete(tail: bytes) -> bool:
+    # Entries hold objects and lists of numbers but never lists of objects, so ``}``
+    # followed by ``]`` only occurs where the top-level array closes; a file cut right
+    # after an inner list (``"levels": [6, 0]``) ends in ``]`` and is not complete.
+    tail = tail.rstrip()
+    return tail.endswith(b"]") and tail[:-1].rstrip()[-1:] in (b"}", b"[")
+
+
+def read_edges(handle: BinaryIO, size: int) -> Edges:
+    """The :class:`Edges` of an open file of ``size`` bytes; leaves it at offset 0.
+
+    Cost: two reads of at most :data:`EDGE_BYTES` bytes.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    head = handle.read(EDGE_BYTES)
     bom = head.startswith(BOM)
     if bom:
         head = head[len(BOM) :]
     first = head.lstrip()[:1]
-    handle.seek(max(0, size - 4096))
-    tail = handle.read(4096).rstrip()[-1:]
+    handle.seek(max(0, size - EDGE_BYTES))
+    complete = _ends_complete(handle.read(EDGE_BYTES))
     handle.seek(0)
-    return bom, first, tail
+    return Edges(bom, first, complete)
+
+
+def looks_complete(path: str | Path) -> bool:
+    """Whether a log file ends like a finished ``json.dump`` (see :class:`Edges`).
+
+    The one tail check of pokeviz: ``ingest_file`` uses it to pick the fast path and
+    to tell a file still being written (``partial``) from a broken one, and ``watch``
+    to know when a file is finished. False when the file cannot be read.
+
+    Cost: one open and a read of at most :data:`EDGE_BYTES` bytes at each end.
+    """
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            return read_edges(handle, size).complete
+    except OSError:
+        return False
 
 
 def ingest_file(path: str | Path, *, fast_path_max_bytes: int = FAST_PATH_MAX_BYTES) -> FileSummary:
@@ -457,9 +504,10 @@ def ingest_file(path: str | Path, *, fast_path_max_bytes: int = FAST_PATH_MAX_BY
         stat = os.fstat(handle.fileno())
         summary = FileSummary(path.name, stat.st_size, stat.st_mtime_ns)
         try:
-            bom, first, last = _edges(handle, stat.st_size)
+            edges = read_edges(handle, stat.st_size)
         except OSError as exc:
             return _failed(summary, f"cannot read: {exc.strerror}")
+        bom, first, complete = edges.bom, edges.first, edges.complete
         if bom:
             _warn(summary, "UTF-8 byte-order mark skipped")
         if not first:
@@ -474,7 +522,6 @@ def ingest_file(path: str | Path, *, fast_path_max_bytes: int = FAST_PATH_MAX_BY
                 summary,
                 f"top level is {kind}, not an array of entries; is this a pokeviz stats log?",
             )
-        complete = last == b"]"
         if complete and stat.st_size <= fast_path_max_bytes:
             if bom:
                 handle.read(len(BOM))

@@ -17,6 +17,7 @@ from pokeviz.ingest import (
     FileSummary,
     NonFiniteFilter,
     ingest_file,
+    looks_complete,
     replace_non_finite,
     sample_indices,
 )
@@ -303,6 +304,37 @@ def test_entries_that_are_not_objects_are_skipped_and_counted(tmp_path: Path) ->
     assert_same_summary(fast, slow)
     assert (fast.status, fast.entries, fast.skipped_entries) == ("ok", 30, 4)
     assert "4 entries are not JSON objects" in fast.warning
+
+
+@pytest.mark.parametrize(
+    ("text", "complete"),
+    [
+        (b'[{"step": 1}]', True),
+        (b'[\n  {\n    "step": 1\n  }\n]', True),
+        (b'[\n  {\n    "step": 1\n  }\n]\n\n', True),
+        (b"[]", True),
+        (b"\xef\xbb\xbf[ ]", True),
+        (b'[{"step": 1, "levels": [6, 0]', False),  # cut right after an inner list
+        (b'[\n  {\n    "levels": [\n      6\n    ]', False),
+        (b'[{"step": 1}, {"st', False),
+        (b"]", False),
+        (b"", False),
+    ],
+)
+def test_looks_complete(tmp_path: Path, text: bytes, complete: bool) -> None:
+    assert looks_complete(write(tmp_path, text)) is complete
+    assert looks_complete(tmp_path / "missing.json") is False
+
+
+def test_file_cut_after_an_inner_list_is_partial_not_an_error(tmp_path: Path) -> None:
+    # Ends in "]" like a finished file, but the array is not closed: training is still
+    # writing it, so it is read again later rather than reported as broken.
+    text, ends = entry_ends([legacy(i) for i in range(20)])
+    cut = text[: ends[9]] + ', {"step": 10, "levels": [6, 0]'
+    fast, slow = both_paths(write(tmp_path, cut))
+    assert_same_summary(fast, slow)
+    assert (fast.status, fast.entries) == ("partial", 10)
+    assert "read again" in fast.error
 
 
 def test_unreadable_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
