@@ -268,3 +268,29 @@ def sql(
     """
     with open_run(run, update=update, jobs=jobs) as view:
         return run_sql(view.con, query)
+
+
+def update_run(
+    run: str | Path | Run,
+    *,
+    jobs: int | None = None,
+    only: Collection[str] | None = None,
+) -> CacheUpdate:
+    """Bring a run's cache up to date without opening its views (``watch``, ``serve``).
+
+    The same update as :func:`open_run` does first, for callers that read the cache
+    later or not at all: no DuckDB connection and no summary are made.
+
+    Args:
+        run: a run directory, a variant directory (its latest run) or a :class:`Run`.
+        jobs: ingest worker processes (default: CPU cores); results do not depend on it.
+        only: read only these new or changed log file names (see ``update_cache``).
+
+    Returns:
+        What the update did (files read, removed, problems).
+
+    Raises:
+        PokevizError: the run cannot be found or has no log files; ``CacheError`` for a
+            cache that cannot be written.
+    """
+    return update_cache(find_run(run), jobs=jobs, only=only)
