@@ -13,6 +13,7 @@ from .cache import CacheUpdate, update_cache
 from .discover import Run, resolve_run
 from .ingest import FAST_PATH_MAX_BYTES
 from .query import RESERVOIR_SIZE, connect, run_sql
+from .text import count
 
 
 @dataclass
@@ -40,7 +41,11 @@ class IngestReport:
         return self.reservoir / self.entries if self.entries else 0.0
 
     def lines(self) -> list[str]:
-        """The human summary printed at the end of ``pokeviz ingest``/``plot``."""
+        """The human summary printed at the end of ``pokeviz ingest``/``plot``.
+
+        Files whose status is not ``ok`` are ``problem`` lines; ``ok`` files that still
+        carry a message (e.g. a mix of formats) are ``warning`` lines, counted apart.
+        """
         u = self.update
         steps = (
             f"{self.first_global_step:,} … {self.last_global_step:,}"
@@ -48,21 +53,28 @@ class IngestReport:
             else "none"
         )
         statuses = ", ".join(f"{v} {k}" for k, v in sorted(self.statuses.items()))
+        problems = [p for p in u.problems if p[1] != "ok"]
+        warnings = [p for p in u.problems if p[1] == "ok"]
+        found = count(len(problems), "problem")
+        if warnings:
+            found += f", {count(len(warnings), 'warning')}"
         out = [
             f"run      {self.run.variant}/{self.run.timestamp}  ({self.run.path})",
-            f"files    {self.files} ({statuses or 'none'}); this update: {u.new} new, "
-            f"{u.reread} re-read, {u.unchanged} unchanged, {u.removed} removed, "
-            f"{len([p for p in u.problems if p[1] != 'ok'])} problem",
+            f"files    {self.files:,} ({statuses or 'none'}); this update: {u.new} new, "
+            f"{u.reread} re-read, {u.unchanged} unchanged, {u.removed} removed; {found}",
             f"entries  {self.entries:,}; samples {self.samples:,}; reservoir "
             f"{self.reservoir:,} ({self.sampling_ratio:.2%} of entries)",
             f"steps    global {steps}",
-            f"tiles    {self.unique_tiles:,} unique (map, x, y), {self.visits:,} visits",
+            f"tiles    {count(self.unique_tiles, 'unique tile')} (map, x, y), "
+            f"{count(self.visits, 'visit')}",
             f"time     {u.elapsed_seconds:.2f} s",
         ]
         for note in u.notes:
             out.append(f"note     {note}")
-        for name, status, message in u.problems:
+        for name, status, message in problems:
             out.append(f"problem  {name}: {status}: {message}")
+        for name, _, message in warnings:
+            out.append(f"warning  {name}: {message}")
         return out
 
     def file_lines(self) -> list[str]:

@@ -378,4 +378,4 @@ def test_a_run_without_any_entry_still_plots_and_says_so(make_run, tmp_path: Pat
         "v4_20260101_000000_rewards.png", "v4_20260101_000000_heatmap.png"
     ]
     lines = "\n".join(result.lines())
-    assert "0 of 0 entries sampled" in lines and "2 problem" in lines
+    assert "0 of 0 entries sampled" in lines and "; 2 problems" in lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -35,7 +36,10 @@ def run_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a PokevizError into ``Error: …`` and exit 1; with -v, show tracebacks."""
+    """Turn a PokevizError into ``Error: …`` and exit 1; with -v, show tracebacks.
+
+    A closed pipe (``pokeviz sql … | head``) ends the command quietly, like any Unix tool.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -43,16 +47,30 @@ def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except PokevizError as exc:
             raise click.ClickException(str(exc)) from exc
+        except BrokenPipeError:
+            quiet_broken_pipe()
+            raise click.exceptions.Exit(0) from None
         except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
             raise
         except Exception as exc:
             if kwargs.get("verbose"):
                 traceback.print_exc()
-            raise click.ClickException(
-                f"unexpected {type(exc).__name__}: {exc} (run again with -v for the traceback)"
-            ) from exc
+                hint = ""
+            else:
+                hint = " (run again with -v for the traceback)"
+            raise click.ClickException(f"unexpected {type(exc).__name__}: {exc}{hint}") from exc
 
     return wrapper
+
+
+def quiet_broken_pipe() -> None:
+    """After the reader of stdout went away: point stdout at /dev/null so that the
+    interpreter's final flush does not print a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def echo_peak_memory() -> None:
@@ -130,19 +148,27 @@ def print_plot_result(result: Any, verbose: bool) -> None:
         echo_peak_memory()
 
 
-def plot_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The figure options shared by ``plot`` and ``demo``."""
+def plot_options(
+    func: Callable[..., Any] | None = None, *, detail: str = "Per-file"
+) -> Any:
+    """The figure options shared by ``plot``, ``demo`` and ``compare``.
 
-    @click.option("--format", "formats", multiple=True, default=("png",), show_default=True,
-                  callback=split_formats,
-                  help="png, pdf, svg; comma-separated or repeated (e.g. png,pdf).")
-    @click.option("--jobs", "-j", type=click.IntRange(min=1),
-                  help="Ingest worker processes [default: cores].")
-    @click.option("-v", "--verbose", is_flag=True,
-                  help="Detail lines (per file; per run for compare), peak memory, "
-                  "and tracebacks.")
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
+    Use as ``@plot_options``, or ``@plot_options(detail="Per-run")`` to say what ``-v``
+    prints.
+    """
 
-    return wrapper
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @click.option("--format", "formats", multiple=True, default=("png",),
+                      show_default=True, callback=split_formats,
+                      help="png, pdf, svg; comma-separated or repeated (e.g. png,pdf).")
+        @click.option("--jobs", "-j", type=click.IntRange(min=1),
+                      help="Ingest worker processes [default: cores].")
+        @click.option("-v", "--verbose", is_flag=True,
+                      help=f"{detail} detail lines, peak memory, and tracebacks.")
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate(func) if func is not None else decorate

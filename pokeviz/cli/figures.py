@@ -126,7 +126,7 @@ def _split_metrics(
 @click.option("--map-data", type=click.Path(dir_okay=False, path_type=Path),
               help="map_data.json for global tiles [default: $POKEVIZ_MAP_DATA, else "
               "searched from EXPERIMENTS_DIR upward].")
-@plot_options
+@plot_options(detail="Per-run")
 @fail_cleanly
 def compare(
     variants: tuple[str, ...],
