@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 
-from .cache import CacheUpdate, update_cache
+from .cache import CacheUpdate, sidecar_paths, sidecar_stem, update_cache
 from .discover import Run, resolve_run
+from .errors import CacheError
 from .ingest import FAST_PATH_MAX_BYTES
 from .query import RESERVOIR_SIZE, connect, run_sql
 from .text import count
@@ -137,6 +139,42 @@ class RunView:
     def update(self) -> CacheUpdate:
         """What bringing the cache up to date did (empty with ``update=False``)."""
         return self.report.update
+
+    def file_positions(self, files: Iterable[str]) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+        """Exact visits per tile of single log files, one file at a time.
+
+        The views sum the positions over every file; a caller that needs each file's own
+        visits (``pokeviz animate``) walks the files with this, so memory holds one
+        file's distinct tiles at a time, never the run's entries. The sidecar read is
+        the one the views were loaded from (the file's size and mtime in ``files``).
+
+        Args:
+            files: log file names of the ``files`` view, in the order wanted.
+
+        Yields:
+            ``(file, {"map", "x", "y", "visits": int64 arrays})`` per file, in order.
+
+        Raises:
+            CacheError: a name is not in the ``files`` view, or its sidecar is gone (the
+                cache changed since the view was opened: run again).
+        """
+        import pyarrow.parquet as pq
+
+        versions = {name: (size, mtime) for name, size, mtime in self.con.execute(
+            "SELECT file, size_bytes, mtime_ns FROM files").fetchall()}
+        for name in files:
+            if name not in versions:
+                raise CacheError(f"{self.run.cache_dir}: {name} is not in the cache; "
+                                 f"run `pokeviz ingest {self.run.path}`")
+            stem = sidecar_stem(name, *versions[name])
+            path = sidecar_paths(self.run.cache_dir, stem)["positions"]
+            try:
+                table = pq.read_table(path, columns=["map", "x", "y", "visits"])
+            except (OSError, ValueError) as exc:  # missing or unreadable (ArrowInvalid)
+                raise CacheError(f"{path}: the cached positions of {name} cannot be read "
+                                 "(the cache changed meanwhile?); run the command again") from exc
+            yield name, {c: np.asarray(table.column(c).to_numpy(), dtype=np.int64)
+                         for c in ("map", "x", "y", "visits")}
 
     def close(self) -> None:
         """Close the DuckDB connection."""
