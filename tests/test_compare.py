@@ -427,11 +427,11 @@ def test_cli_errors(root: Path) -> None:
 
 
 def test_demo_also_compares_the_variants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pokeviz.plots
+    import pokeviz.demo
 
-    monkeypatch.setattr(pokeviz.plots, "DEMO_FILES", 2)
-    monkeypatch.setattr(pokeviz.plots, "DEMO_ENVS", 2)
-    monkeypatch.setattr(pokeviz.plots, "DEMO_STEPS_PER_ENV", 16)
+    monkeypatch.setattr(pokeviz.demo, "DEMO_FILES", 2)
+    monkeypatch.setattr(pokeviz.demo, "DEMO_ENVS", 2)
+    monkeypatch.setattr(pokeviz.demo, "DEMO_STEPS_PER_ENV", 16)
     out = invoke("demo", tmp_path / "demo", "--jobs", 1)
     assert out.exit_code == 0, out.output
     plots = tmp_path / "demo" / "plots"

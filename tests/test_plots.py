@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import pokeviz
+import pokeviz.demo
 import pokeviz.plots
 from pokeviz.cli import main
 from pokeviz.kanto import ENV_VAR
@@ -309,9 +310,9 @@ def test_an_unknown_format_is_a_usage_error(synth_root: Path) -> None:
 
 def test_demo_generates_once_then_only_plots(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pokeviz.plots, "DEMO_FILES", 2)
-    monkeypatch.setattr(pokeviz.plots, "DEMO_ENVS", 2)
-    monkeypatch.setattr(pokeviz.plots, "DEMO_STEPS_PER_ENV", 16)
+    monkeypatch.setattr(pokeviz.demo, "DEMO_FILES", 2)
+    monkeypatch.setattr(pokeviz.demo, "DEMO_ENVS", 2)
+    monkeypatch.setattr(pokeviz.demo, "DEMO_STEPS_PER_ENV", 16)
     demo = tmp_path / "demo"
     first = invoke("demo", demo)
     assert first.exit_code == 0, first.output

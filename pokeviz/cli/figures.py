@@ -91,7 +91,7 @@ def demo(directory: Path, formats: tuple[str, ...], jobs: int | None, verbose: b
         pokeviz demo
         pokeviz demo /tmp/pokeviz-demo --format png,svg
     """
-    from ..plots import demo_run
+    from ..demo import demo_run
 
     update, close = progress_bar("ingest")
     try:
