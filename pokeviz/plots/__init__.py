@@ -6,7 +6,9 @@ the figures' data through the DuckDB views, and writes
 * ``{variant}_{timestamp}_rewards.{fmt}`` — :mod:`pokeviz.plots.rewards`;
 * ``{variant}_{timestamp}_heatmap.{fmt}`` — :mod:`pokeviz.plots.heatmap`;
 
-into ``<run>/plots/`` or ``output_dir``. matplotlib is imported only here, lazily.
+into ``<run>/plots/`` or ``output_dir``: images (PNG, PDF, SVG) drawn by matplotlib,
+imported lazily, and interactive pages (HTML) of the same data
+(:mod:`pokeviz.plots.interactive`).
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from ..api import IngestReport, find_run, open_run
 from ..discover import Run
 from ..errors import PokevizError
 from ..kanto import MapTable, resolve_map_table
+from ..outputs import check_formats
 from .heatmap import HeatmapData, heatmap_data, heatmap_figure
 from .rewards import RewardData, reward_data, reward_figure
-from .style import FORMATS, save_figure, theme
+from .style import FORMATS, IMAGE_FORMATS, save_figure, theme
 
 __all__ = ["FORMATS", "PlotResult", "plot_names", "plot_run"]
 
@@ -135,7 +138,8 @@ def plot_run(
         variant, experiments_dir: with ``run=None``, the latest run of
             ``<experiments_dir>/<variant>``.
         output_dir: where to write (created); default ``<run>/plots/``.
-        formats: one or more of ``png``, ``pdf``, ``svg``.
+        formats: one or more of ``png``, ``pdf``, ``svg``, ``html`` (an interactive,
+            self-contained Plotly page of the same data).
         smooth_window: largest rolling-mean window over the samples (reduced to
             ``n_samples // 5`` when there are few).
         samples: reservoir rows shown in the reward figure.
@@ -155,18 +159,12 @@ def plot_run(
             ``CacheError`` with ``update=False`` when there is no cache yet.
         OSError: the output folder cannot be written.
 
-    Deterministic: the same logs and arguments give byte-identical files (PNG, PDF and
-    SVG), whatever the file order or ``jobs`` of earlier ingests. A re-run on an
+    Deterministic: the same logs and arguments give byte-identical files (PNG, PDF,
+    SVG and HTML), whatever the file order or ``jobs`` of earlier ingests. A re-run on an
     unchanged run reads no log file; its cost is reading the sidecars and drawing.
     """
     started = time.perf_counter()
-    formats = list(dict.fromkeys(f.lower().lstrip(".") for f in formats))
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        raise PokevizError(
-            f"unknown plot format {', '.join(bad) or '(none)'}: use one or more of "
-            f"{', '.join(FORMATS)}"
-        )
+    formats = check_formats(formats, FORMATS, "plot format")
     if smooth_window < 1:
         raise PokevizError(f"--smooth-window must be at least 1, got {smooth_window}")
     if samples < 1:
@@ -183,15 +181,26 @@ def plot_run(
     out_dir = Path(output_dir) if output_dir is not None else found.plots_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     title = f"{found.variant} · run {found.timestamp}"
-    paths: list[Path] = []
-    with theme():
-        figures = (
-            ("rewards", reward_figure(rewards, title=f"{title} · reward per episode so far")),
-            ("heatmap", heatmap_figure(heat, title=f"{title} · visits per tile")),
-        )
-        for index, (_, fig) in enumerate(figures):
-            for fmt in formats:
-                paths.append(save_figure(fig, out_dir / plot_names(found, fmt)[index], fmt))
+    titles = (f"{title} · reward per episode so far", f"{title} · visits per tile")
+    images = [f for f in formats if f in IMAGE_FORMATS]
+    written: dict[tuple[int, str], Path] = {}
+    if images:
+        with theme():
+            figures = (reward_figure(rewards, title=titles[0]),
+                       heatmap_figure(heat, title=titles[1]))
+            for index, fig in enumerate(figures):
+                for fmt in images:
+                    written[index, fmt] = save_figure(
+                        fig, out_dir / plot_names(found, fmt)[index], fmt)
+    if "html" in formats:
+        from .interactive import heatmap_traces, reward_traces, write_html
+
+        pages = (reward_traces(rewards, title=titles[0]), heatmap_traces(heat, title=titles[1]))
+        for index, (page, kind) in enumerate(zip(pages, ("rewards", "heatmap"), strict=True)):
+            written[index, "html"] = write_html(
+                page, out_dir / plot_names(found, "html")[index], div_id=f"pokeviz-{kind}",
+                title=titles[index])
+    paths = [written[index, fmt] for index in (0, 1) for fmt in formats]
     return PlotResult(
         report=report,
         paths=paths,

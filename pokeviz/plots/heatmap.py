@@ -183,7 +183,7 @@ def heatmap_data(con: duckdb.DuckDBPyConnection, table: MapTable | None) -> Heat
     )
 
 
-def _view_box(data: HeatmapData) -> tuple[int, int, int, int]:
+def view_box(data: HeatmapData) -> tuple[int, int, int, int]:
     """(left, right, top, bottom) global tiles shown: visited maps plus a margin."""
     assert data.grid is not None
     rows, cols = np.nonzero(data.grid)
@@ -272,7 +272,7 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
     n_rows = -(-len(panels) // n_cols) if panels else 0
     main_height = 0.0
     if has_global:
-        left, right, top, bottom = _view_box(data)
+        left, right, top, bottom = view_box(data)
         aspect = (bottom - top + 1) / (right - left + 1)
         main_height = min(7.0, max(1.3, MAP_WIDTH_IN * aspect + 0.45))
     height = 0.55 + main_height + 1.7 * n_rows + 0.1

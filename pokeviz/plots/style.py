@@ -24,8 +24,11 @@ if TYPE_CHECKING:
 DPI = 300
 #: Width of the figures in inches: the full text width of a two-column paper (ICML).
 FIGURE_WIDTH_IN = 6.75
-#: Output formats ``pokeviz plot --format`` accepts.
-FORMATS = ("png", "pdf", "svg")
+#: Formats matplotlib draws (:func:`save_figure`).
+IMAGE_FORMATS = ("png", "pdf", "svg")
+#: Output formats ``pokeviz plot --format`` accepts: the images and ``html``, a
+#: self-contained interactive Plotly page (:mod:`pokeviz.plots.interactive`).
+FORMATS = (*IMAGE_FORMATS, "html")
 #: Fixed so SVG element ids are the same on every run.
 SVG_HASHSALT = "pokeviz"
 
@@ -34,6 +37,39 @@ PALETTE = (
     "#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",
     "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9",
 )
+
+#: One colour per reward metric, the same in every figure (static, interactive, compare),
+#: whichever other metrics a run has. From :data:`PALETTE`, without its two palest
+#: colours (pink, yellow), which are hard to read as text on white.
+METRIC_COLORS: dict[str, str] = {
+    "reward_total": "#0173b2",
+    "reward_event": "#de8f05",
+    "reward_level": "#029e73",
+    "reward_heal": "#d55e00",
+    "reward_badge": "#cc78bc",
+    "reward_explore": "#56b4e9",
+    "reward_dead": "#ca9161",
+    "reward_stuck": "#949494",
+}
+#: Colours of extra components (``op_lvl`` and the like), picked by a hash of the name,
+#: so an extra keeps its colour whatever other extras a run has.
+EXTRA_METRIC_COLORS = ("#7b4f9d", "#8c564b", "#17becf", "#9a9a00", "#e377c2", "#2f4b7c")
+
+
+def metric_color(metric: str) -> str:
+    """The colour of a reward metric (``reward_total``, ``reward_heal``, ``reward_op_lvl``).
+
+    Returns:
+        A ``#rrggbb`` colour from :data:`METRIC_COLORS`, or, for a metric not there, one
+        of :data:`EXTRA_METRIC_COLORS` chosen by the CRC-32 of its name. Deterministic:
+        the same name always gets the same colour, on every machine.
+    """
+    import zlib
+
+    if metric in METRIC_COLORS:
+        return METRIC_COLORS[metric]
+    return EXTRA_METRIC_COLORS[zlib.crc32(metric.encode()) % len(EXTRA_METRIC_COLORS)]
+
 
 #: seaborn 0.13 ``axes_style("whitegrid")`` | ``plotting_context("paper")``, plus the
 #: fixed font, the palette and the save settings.
@@ -211,8 +247,10 @@ def save_figure(fig: Figure, path: str | Path, fmt: str) -> Path:
     """
     import matplotlib
 
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown plot format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt not in IMAGE_FORMATS:
+        raise ValueError(
+            f"unknown image format {fmt!r}: use one of {', '.join(IMAGE_FORMATS)}"
+        )
     path = Path(path)
 
     def write(f: BinaryIO) -> None:
