@@ -5,7 +5,7 @@ One module per group of commands; importing them registers their commands on ``m
 
 from __future__ import annotations
 
-from . import data, figures, watching  # noqa: F401  (registers the commands)
+from . import data, figures, outputs, watching  # noqa: F401  (registers the commands)
 from . import serve  # noqa: F401  (registers serve)
 from .common import main
 
