@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from itertools import pairwise
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pokeviz.formats import entry_format
+from pokeviz.kanto import load_map_table
 from pokeviz.synth import (
     FORMATS,
     SynthRun,
@@ -355,3 +357,103 @@ def test_bad_arguments_raise(tmp_path, kwargs):
 def test_run_dir_is_a_path(tmp_path):
     run = synth_run(str(tmp_path), files=1, envs=1, steps_per_env=1)
     assert isinstance(run.run_dir, Path) and run.files[0].exists()
+
+
+# ---------------------------------------------------------------------------
+# Pinned bytes of the classic world, and the options that make bench data
+
+
+#: sha256 (first 16 hex digits) of all files of ``synth_run(fmt=..., files=3, envs=2,
+#: steps_per_env=300, seed=1)``: the bytes every demo figure is drawn from.
+CLASSIC_DIGESTS = {
+    "flat_legacy": "67860079d40a725d",
+    "flat": "cd7773e5e54fc56b",
+    "nested": "ea106343018f0511",
+    "nested_total": "3816510b20e1a5f9",
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_classic_bytes_are_pinned(tmp_path, fmt):
+    run = synth_run(tmp_path, fmt=fmt, files=3, envs=2, steps_per_env=300, seed=1)
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in run.files)).hexdigest()
+    assert digest[:16] == CLASSIC_DIGESTS[fmt]
+    same = synth_run(tmp_path / "b", fmt=fmt, files=3, envs=2, steps_per_env=300, seed=1,
+                     map_scale=1, explore=0.0)
+    assert [p.read_bytes() for p in same.files] == [p.read_bytes() for p in run.files]
+
+
+def visited(run: SynthRun) -> tuple[set[tuple[int, int, int]], set[int]]:
+    """Distinct (map, x, y) tiles and distinct maps of a nested run's files."""
+    tiles = set()
+    for path in run.files:
+        for entry in json.loads(path.read_text()):
+            position = entry["position"]
+            tiles.add((position["map"], position["x"], position["y"]))
+    return tiles, {m for m, _, _ in tiles}
+
+
+@pytest.mark.parametrize(
+    ("options", "tiles", "maps"),
+    [
+        ({}, 1267, 15),
+        ({"map_scale": 3}, 1815, 9),
+        ({"explore": 0.2}, 1477, 13),
+        ({"map_scale": 3, "explore": 0.2}, 2234, 8),
+    ],
+)
+def test_map_scale_and_explore_spread_the_visits(tmp_path, options, tiles, maps):
+    run = synth_run(tmp_path, files=4, envs=4, steps_per_env=512, **options)
+    seen, seen_maps = visited(run)
+    assert (len(seen), len(seen_maps)) == (tiles, maps)
+    assert run.total_entries == 4 * 4 * 512 - 4 * 256  # the final file is half size
+    scale = options.get("map_scale", 1)
+    sizes = {int(m["id"]): m["tileSize"] for m in synthetic_map_table(scale)}
+    for m, x, y in seen:
+        assert 0 <= x < sizes[m][0] and 0 <= y < sizes[m][1]
+    if scale > 1:  # the scaled agent really uses the room it is given
+        classic = {int(m["id"]): m["tileSize"] for m in synthetic_map_table()}
+        outside = [t for t in seen if t[1] >= classic[t[0]][0] or t[2] >= classic[t[0]][1]]
+        assert len(outside) > len(seen) // 2
+
+
+def test_scaled_map_table_keeps_the_layout(tmp_path):
+    classic, scaled = synthetic_map_table(), synthetic_map_table(3)
+    assert scaled[0] == {"id": "-1", "name": "Kanto", "coordinates": [0, 0],
+                         "tileSize": [1308, 1332]}
+    for a, b in zip(classic, scaled, strict=True):
+        assert (a["id"], a["name"]) == (b["id"], b["name"])
+        assert b["coordinates"] == [3 * v for v in a["coordinates"]]
+        assert b["tileSize"] == [3 * v for v in a["tileSize"]]
+    synth_experiments(tmp_path, files=1, envs=1, steps_per_env=4, map_scale=3)
+    assert json.loads((tmp_path / "map_data.json").read_text()) == {"regions": scaled}
+    table = load_map_table(tmp_path / "map_data.json")
+    assert table.region_size == (1308, 1332) and len(table.maps) == 19
+
+
+@pytest.mark.parametrize("kwargs", [{"map_scale": 0}, {"map_scale": 9}, {"map_scale": 1.5},
+                                    {"explore": -0.1}, {"explore": 1.5}])
+def test_bad_bench_options_raise_before_writing(tmp_path, kwargs):
+    with pytest.raises(ValueError):
+        synth_run(tmp_path, **kwargs)
+    assert not any(tmp_path.iterdir())
+
+
+def test_cli_synth_bench_options(tmp_path):
+    from click.testing import CliRunner
+
+    from pokeviz.cli import main
+
+    out = CliRunner().invoke(main, ["synth", str(tmp_path), "--files", "2", "--envs", "2",
+                                    "--steps-per-env", "64", "--map-scale", "2",
+                                    "--explore", "0.5"])
+    assert out.exit_code == 0, out.output
+    assert "2 files, 192 entries" in out.output
+    direct = synth_run(tmp_path / "direct", files=2, envs=2, steps_per_env=64, map_scale=2,
+                       explore=0.5, start_seconds=1767225600)
+    written = sorted((tmp_path / "v4" / "20260101_000000" / "json_logs").iterdir())
+    assert [p.read_bytes() for p in written] == [p.read_bytes() for p in direct.files]
+    assert json.loads((tmp_path / "map_data.json").read_text())["regions"][0]["tileSize"] == [
+        872, 888]
+    bad = CliRunner().invoke(main, ["synth", str(tmp_path / "x"), "--map-scale", "9"])
+    assert bad.exit_code == 2 and "--map-scale" in bad.output

@@ -149,6 +149,12 @@ def sql(
     show_default=True, help="Log format generation.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--no-map-table", is_flag=True, help="Do not write ROOT/map_data.json.")
+@click.option("--map-scale", type=click.IntRange(1, 8), default=1, show_default=True,
+              help="Every map K times wider and taller: the same maps with K² as many "
+              "tiles (the map table is scaled too).")
+@click.option("--explore", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
+              help="Chance that an agent first walks to a random tile of a map before "
+              "heading on: visits spread over more tiles.")
 @fail_cleanly
 def synth(
     root: Path,
@@ -160,6 +166,8 @@ def synth(
     fmt: str,
     seed: int,
     no_map_table: bool,
+    map_scale: int,
+    explore: float,
 ) -> None:
     """Write realistic synthetic runs under ROOT (an experiments folder).
 
@@ -169,12 +177,14 @@ def synth(
     \b
     Example:
         pokeviz synth experiments --variant v4 --files 40 --envs 16 --steps-per-env 2048
+        pokeviz synth bench --files 40 --envs 16 --steps-per-env 2048 --map-scale 3 --explore 0.2
     """
     from ..synth import synth_experiments
 
     made = synth_experiments(
         root, variants=variants, runs=runs, files=files, envs=envs,
         steps_per_env=steps_per_env, fmt=fmt, seed=seed, map_table=not no_map_table,
+        map_scale=map_scale, explore=explore,
     )
     for run in made:
         click.echo(f"{run.run_dir}  {len(run.files)} files, {run.total_entries:,} entries")

@@ -84,11 +84,17 @@ class Env:
     """One environment's agent: all its state carries over from one file to the next."""
 
     def __init__(
-        self, rng: np.random.Generator, skill: float, starter: int, world: World
+        self,
+        rng: np.random.Generator,
+        skill: float,
+        starter: int,
+        world: World,
+        explore: float = 0.0,
     ) -> None:
         self.rng = rng
         self.skill = skill
         self.world = world
+        self.explore = explore
         self.start_party = ((START_LEVEL, 0, 0, 0, 0, 0), (starter,) + (EMPTY_SLOT,) * 5)
         self.ep_step = -1
         self.ep_len = 0  # forces a reset on the first step
@@ -275,7 +281,9 @@ def _hop(env: Env, next_hop: dict[int, dict[int, tuple[int, int, int]]]) -> tupl
         else:
             choices = env.world.wander[env.cap]
             env.goal = choices[int(env.rng.integers(len(choices)))]
-    if env.goal != m:
+    # An exploring agent first walks to a random tile of the map it is on. No draw at
+    # all when ``explore`` is 0, so the classic agent's random stream stays the same.
+    if env.goal != m and not (env.explore and env.rng.random() < env.explore):
         found = next_hop[m].get(env.goal)
         if found is not None:
             return found

@@ -235,6 +235,7 @@ def synth_run(
     start_seconds: int = 1767225600,
     skill: float | None = None,
     map_scale: int = 1,
+    explore: float = 0.0,
 ) -> SynthRun:
     """Write one synthetic training run: ``<root>/<variant>/<timestamp>/json_logs/``.
 
@@ -265,12 +266,17 @@ def synth_run(
             :func:`pokeviz.synth.world.world`): the same 19 maps and routes with
             ``map_scale²`` as many tiles, so a long run visits tens of thousands of
             distinct tiles, as real runs do. 1 (the default) is the classic world.
+        explore: 0..1, the chance that an agent, on entering a map or reaching a tile
+            it roamed to, first walks to another random tile of that map instead of
+            heading on; higher spreads visits over more tiles (and slows progress).
+            0 (the default) is the classic agent.
 
     Returns:
         A :class:`SynthRun` describing the files written.
 
     Raises:
-        ValueError: for an unknown ``fmt``, a non-positive size or a bad ``map_scale``.
+        ValueError: for an unknown ``fmt``, a non-positive size, a bad ``map_scale`` or
+            ``explore`` outside 0..1.
         OutputError: a log file cannot be written.
 
     Deterministic: the same arguments give byte-identical files (seeds come from a
@@ -283,6 +289,8 @@ def synth_run(
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if files < 1 or envs < 1 or steps_per_env < 1:
         raise ValueError("files, envs and steps_per_env must all be at least 1")
+    if not 0.0 <= explore <= 1.0:
+        raise ValueError(f"explore must be between 0 and 1, got {explore!r}")
     scaled = world(map_scale)
     run_dir = Path(root) / variant / timestamp
     logs_dir = run_dir / "json_logs"
@@ -295,7 +303,8 @@ def synth_run(
     durations = run_rng.integers(60, 120, files).tolist()
     skill = default_skill(variant) if skill is None else float(skill)
     environments = [
-        Env(seeded_rng(seed, variant, "env", e), skill, starter, scaled) for e in range(envs)
+        Env(seeded_rng(seed, variant, "env", e), skill, starter, scaled, float(explore))
+        for e in range(envs)
     ]
     nested = fmt.startswith("nested")
     parties = _PartyText(PartyIndex(), nested=nested)
@@ -341,6 +350,7 @@ def synth_experiments(
     seed: int = 0,
     map_table: bool = True,
     map_scale: int = 1,
+    explore: float = 0.0,
 ) -> list[SynthRun]:
     """Write an experiments folder: ``runs`` runs of every variant (+ a map table).
 
@@ -351,7 +361,7 @@ def synth_experiments(
         root: the experiments folder; created if missing.
         variants: variant folder names, e.g. ``("v1", "v2", "v3", "v4")``.
         runs: runs per variant.
-        files, envs, steps_per_env, fmt, map_scale: as for :func:`synth_run`.
+        files, envs, steps_per_env, fmt, map_scale, explore: as for :func:`synth_run`.
         seed: base seed.
         map_table: also write ``<root>/map_data.json`` with :func:`write_map_table`
             (for the same ``map_scale``).
@@ -378,6 +388,7 @@ def synth_experiments(
                     seed=seed * 1_000_003 + i,
                     start_seconds=int(when.timestamp()),
                     map_scale=map_scale,
+                    explore=explore,
                 )
             )
     if map_table:
