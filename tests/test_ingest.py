@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pokeviz import ingest_fast
 from pokeviz.ingest import (
     SAMPLES_PER_FILE,
     FileSummary,
@@ -57,15 +58,16 @@ def max_gap(indices: list[int], n: int) -> int:
     return max(b - a for a, b in zip(points, points[1:], strict=False))
 
 
-@pytest.mark.parametrize("n", [*range(0, 1200), 32_768, 65_536, 100_003, 1_310_720])
-def test_sample_indices_count_order_and_spacing(n: int) -> None:
-    indices = sample_indices(n)
-    assert len(indices) == min(SAMPLES_PER_FILE, n)
-    assert indices == sorted(set(indices))
-    assert all(0 <= i < n for i in indices)
-    if n:
-        assert indices[0] == 0
-        assert max_gap(indices, n) <= 2 * n / 100 + 1
+def test_sample_indices_count_order_and_spacing() -> None:
+    # Every small size (where rounding matters most) and a few real file sizes.
+    for n in [*range(0, 1200), 32_768, 65_536, 100_003, 1_310_720]:
+        indices = sample_indices(n)
+        assert len(indices) == min(SAMPLES_PER_FILE, n), n
+        assert indices == sorted(set(indices)), n
+        assert all(0 <= i < n for i in indices), n
+        if n:
+            assert indices[0] == 0, n
+            assert max_gap(indices, n) <= 2 * n / 100 + 1, n
 
 
 @given(st.integers(min_value=0, max_value=10**9))
@@ -393,12 +395,6 @@ def test_fast_and_streaming_paths_give_identical_summaries(
 # --- the fast path's slices (pretty-printed files are decoded a few MB at a time) ------
 
 
-def _ingest_module():
-    import sys
-
-    return sys.modules["pokeviz.ingest"]  # `pokeviz.ingest` the attribute is the API call
-
-
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture])
 @given(entries=log_entries(), indent=st.sampled_from([None, 2, 4]), cut=st.integers(0, 100),
@@ -411,7 +407,7 @@ def test_sliced_fast_path_gives_identical_summaries(
         text = text[: len(text) * cut // 20]
     path = write(tmp_path, text, "stats_7.json")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_ingest_module(), "SLICE_BYTES", slice_bytes)
+        patch.setattr(ingest_fast, "SLICE_BYTES", slice_bytes)
         fast, slow = both_paths(path)
     assert_same_summary(fast, slow)
 
@@ -421,7 +417,7 @@ def test_pretty_printed_file_is_decoded_in_slices(tmp_path: Path, monkeypatch) -
     entries[1234]["rewards"]["components"]["op_lvl"] = 2.0  # only in one slice
     entries[2345]["rewards"]["total"] = math.nan
     path = write(tmp_path, json.dumps(entries, indent=2))
-    module = _ingest_module()
+    module = ingest_fast
     monkeypatch.setattr(module, "SLICE_BYTES", 50_000)
     with open(path, "rb") as handle:
         pieces = [bytes(piece) for piece in module._slices(handle)]  # views: copy each
