@@ -75,8 +75,8 @@ def stalled(
         finished: the run wrote its final log file.
 
     Returns:
-        The alert with a reason such as "no new log file for 47 min; the 9 before came
-        every 1.5 min (median)", or None. Pure.
+        The alert with a reason such as "no new log file for 47 min; before that, 11
+        files came every 1.5 min (median)", or None. Pure.
     """
     if finished or len(write_times) < 3:
         return None
@@ -89,8 +89,8 @@ def stalled(
         return None
     return Alert(
         "stalled",
-        f"no new log file for {_duration(age)}; the {len(gaps) + 1} before came every "
-        f"{_duration(median)} (median)",
+        f"no new log file for {_duration(age)}; before that, {len(gaps) + 1} files came "
+        f"every {_duration(median)} (median)",
     )
 
 
