@@ -26,7 +26,9 @@ from .formats import COMPONENTS, FLOAT_COLUMNS, INT_COLUMNS
 
 #: Rows in the ``reservoir`` view unless asked otherwise.
 RESERVOIR_SIZE = 10_000
-PUBLIC_VIEWS = ("files", "samples", "reservoir", "positions", "tiles", "file_stats")
+PUBLIC_VIEWS = (
+    "files", "samples", "reservoir", "positions", "tiles", "file_stats", "milestones"
+)
 
 _SAMPLE_HEAD = ("episode_step", "map", "x", "y", "reward_total") + tuple(
     f"reward_{c}" for c in COMPONENTS
@@ -92,6 +94,33 @@ SELECT s.file, f.first_global_step, f.last_global_step, s.metric, s.n, s.min, s.
        s.mean, s.std
 FROM _stats s JOIN files f USING (file)
 ORDER BY f.file_order, s.metric;
+
+-- Milestones: the first global step each map was visited (kind 'map', key = map id;
+-- exact, over every entry) and each badge count k (1-8) was first reached (kind
+-- 'badge', key = k): in the first file whose maximum badge count reached k, the
+-- earliest sample with badges >= k, else that file's last step (within that file).
+CREATE VIEW milestones AS
+WITH badge_files AS (
+    SELECT f.file, f.file_order, f.last_global_step, s.max AS top
+    FROM _stats s JOIN files f USING (file)
+    WHERE s.metric = 'badges' AND s.n > 0 AND s.max >= 1
+),
+counts AS (
+    SELECT unnest(range(1, least(coalesce((SELECT max(top) FROM badge_files), 0), 8)::BIGINT
+                           + 1)) AS k
+),
+firsts AS (
+    SELECT c.k, arg_min(b.file, b.file_order) AS file
+    FROM counts c JOIN badge_files b ON b.top >= c.k GROUP BY c.k
+)
+SELECT 'map' AS kind, map AS key, min(first_global_step)::BIGINT AS first_global_step
+FROM _tiles GROUP BY map
+UNION ALL
+SELECT 'badge', fi.k, coalesce(min(s.global_step), any_value(f.last_global_step))::BIGINT
+FROM firsts fi JOIN files f USING (file)
+LEFT JOIN samples s ON s.file = fi.file AND s.badges >= fi.k
+GROUP BY fi.k
+ORDER BY kind DESC, first_global_step, key;
 """
 
 #: How DuckDB reads manifest.json: the ``files`` object as a map of name → record.

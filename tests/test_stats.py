@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pokeviz.stats import band_half_width, half_width, t_quantile
+from pokeviz.api import open_run
+from pokeviz.kanto import load_map_table
+from pokeviz.stats import band_half_width, half_width, milestones, t_quantile
+from pokeviz.synth import synth_run, write_map_table
+
+from .conftest import nested_entry
 
 #: t(0.975, 1) to full precision (tan(0.475 π)), independent of scipy.
 T_DF1 = math.tan(0.475 * math.pi)
@@ -57,3 +65,69 @@ def test_half_width_and_bands() -> None:
         half_width([1.0])
     with pytest.raises(ValueError, match="unknown band"):
         band_half_width(values, "iqr")
+
+
+# ---------------------------------------------------------------------------
+# Milestones
+
+
+def file_order(path: Path) -> tuple[int, str]:
+    """File order as the log format defines it: the number in the name, ties by name."""
+    return (int(re.search(r"(\d+)\.json$", path.name).group(1)), path.name)
+
+
+def json_map_milestones(run_dir: Path) -> dict[int, int]:
+    """Each map's first global step, from the JSON: min over entries of T − n + 1 + i."""
+    first: dict[int, int] = {}
+    running = 0
+    for path in sorted((run_dir / "json_logs").glob("stats_*.json"), key=file_order):
+        entries = json.loads(path.read_text())
+        n = len(entries)
+        running += n
+        t = entries[-1].get("total_steps", running) if n else running
+        for i, entry in enumerate(entries):
+            m = entry["position"]["map"]
+            first[m] = min(first.get(m, t - n + 1 + i), t - n + 1 + i)
+    return first
+
+
+@pytest.mark.parametrize("fmt", ["nested_total", "nested"])
+def test_map_milestones_equal_the_json(tmp_path: Path, fmt: str) -> None:
+    run = synth_run(tmp_path / "experiments", variant="v4", files=6, envs=3,
+                    steps_per_env=150, fmt=fmt, seed=7).run_dir
+    write_map_table(tmp_path / "map_data.json")
+    table = load_map_table(tmp_path / "map_data.json")
+    with open_run(run, jobs=1) as view:
+        found = milestones(view, table)
+        sql = view.con.execute("SELECT kind, key, first_global_step FROM milestones "
+                               "WHERE kind = 'map'").fetchall()
+    maps = [m for m in found if m.kind == "map"]
+    expected = json_map_milestones(run)
+    assert {m.key: m.first_global_step for m in maps} == expected
+    assert len(expected) >= 3
+    assert [(m.kind, m.key, m.first_global_step) for m in maps] == sql
+    assert [m.first_global_step for m in maps] == sorted(expected.values())
+    for m in maps:
+        assert m.name == (table.maps[m.key].name if m.key in table.maps else None)
+        assert m.label == (m.name or f"map {m.key}")
+
+
+def test_badge_milestones_from_statistics_and_samples(make_run) -> None:
+    # File 1: 60 entries, badges 0 → 2 at entry 30 (every entry is a sample: exact).
+    # File 2: 400 entries, badge 3 at entry 350 only (samples may miss it).
+    one = [nested_entry(i, total_steps=60, map_id=0) for i in range(60)]
+    for i, entry in enumerate(one):
+        entry["player_status"]["badges"] = 0 if i < 20 else (1 if i < 30 else 2)
+    two = [nested_entry(i, total_steps=460, map_id=12) for i in range(400)]
+    for i, entry in enumerate(two):
+        entry["player_status"]["badges"] = 3 if i >= 350 else 2
+    run = make_run({"stats_1.json": one, "stats_2.json": two})
+    with open_run(run, jobs=1) as view:
+        badges = [m for m in milestones(view) if m.kind == "badge"]
+        samples = view.con.execute("SELECT min(global_step) FROM samples WHERE badges >= 3"
+                                   ).fetchone()[0]
+    assert [(m.key, m.first_global_step) for m in badges[:2]] == [(1, 21), (2, 31)]
+    assert badges[2].key == 3 and badges[2].name is None and badges[2].label == "badge 3"
+    exact = 60 + 351
+    assert exact <= badges[2].first_global_step <= 460  # within the file that reached it
+    assert badges[2].first_global_step == (samples if samples is not None else 460)
