@@ -10,9 +10,9 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from .cache import CacheUpdate, sidecar_paths, sidecar_stem, update_cache
+from .cache import CacheUpdate, update_cache
+from .cache import file_positions as cache_file_positions
 from .discover import Run, resolve_run
-from .errors import CacheError
 from .ingest import FAST_PATH_MAX_BYTES
 from .query import RESERVOIR_SIZE, connect, run_sql
 from .text import count
@@ -155,26 +155,9 @@ class RunView:
             ``(file, {"map", "x", "y", "visits": int64 arrays})`` per file, in order.
 
         Raises:
-            CacheError: a name is not in the ``files`` view, or its sidecar is gone (the
-                cache changed since the view was opened: run again).
+            CacheError: a name is not in the cache.
         """
-        import pyarrow.parquet as pq
-
-        versions = {name: (size, mtime) for name, size, mtime in self.con.execute(
-            "SELECT file, size_bytes, mtime_ns FROM files").fetchall()}
-        for name in files:
-            if name not in versions:
-                raise CacheError(f"{self.run.cache_dir}: {name} is not in the cache; "
-                                 f"run `pokeviz ingest {self.run.path}`")
-            stem = sidecar_stem(name, *versions[name])
-            path = sidecar_paths(self.run.cache_dir, stem)["positions"]
-            try:
-                table = pq.read_table(path, columns=["map", "x", "y", "visits"])
-            except (OSError, ValueError) as exc:  # missing or unreadable (ArrowInvalid)
-                raise CacheError(f"{path}: the cached positions of {name} cannot be read "
-                                 "(the cache changed meanwhile?); run the command again") from exc
-            yield name, {c: np.asarray(table.column(c).to_numpy(), dtype=np.int64)
-                         for c in ("map", "x", "y", "visits")}
+        return cache_file_positions(self.run, files)
 
     def close(self) -> None:
         """Close the DuckDB connection."""
@@ -317,7 +300,8 @@ def sql(
         QueryError: the query failed.
     """
     with open_run(run, update=update, jobs=jobs) as view:
-        return run_sql(view.con, query)
+        columns, rows, _ = run_sql(view.con, query, max_rows=None)
+        return columns, rows
 
 
 def update_run(

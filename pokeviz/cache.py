@@ -1,61 +1,82 @@
-"""FileSummary ⇄ Parquet sidecars under ``<run>/plots/.cache/``, a manifest, staleness.
+"""Bring a run's Parquet cache under ``<run>/plots/.cache/`` up to date: staleness, ingest, packs.
 
 The incremental contract (the same words are in ``cache/README.md``):
 
-* Every log file ``stats_*.json`` has one set of sidecars, named for the log file and
-  the size and modification time it had when it was read::
-
-      .cache/manifest.json
-      .cache/sidecars/<stem>.<size_bytes>-<mtime_ns>.samples.parquet
-      .cache/sidecars/<stem>.<size_bytes>-<mtime_ns>.positions.parquet
-      .cache/sidecars/<stem>.<size_bytes>-<mtime_ns>.stats.parquet
-
+* Each log file version is read once. Its summary is written as three *loose*
+  sidecars (``sidecars/<stem>.<size_bytes>-<mtime_ns>.<kind>.parquet``), and at the end
+  of the update gathered into a *pack* (``sidecars/pack-<id>.<kind>.parquet``, the rows
+  of many log files). Small packs are merged into larger ones, so a run of N files has
+  about log2(N) packs and adding one file rewrites only small packs.
 * A log file is **stale**, and read again, when it is not in the manifest, when its size
-  or mtime differ from the manifest's, or when one of its sidecars is missing or not a
-  Parquet file. Otherwise it is not opened at all.
+  or mtime differ from the manifest's, or when its Parquet files are missing or not
+  Parquet. Otherwise it is not opened at all. :func:`stale_files` is that rule.
 * A **partial** file (cut off while training writes it) keeps its complete entries and
   is stale again as soon as it grows.
-* A log file that disappears from ``json_logs/`` is dropped from the manifest and its
-  sidecars are deleted.
+* A log file that disappears from ``json_logs/`` is dropped from the manifest; its
+  rows are dropped from the packs when they are next merged.
 * A manifest of another ``CACHE_VERSION`` (or one that cannot be read) is discarded and
   every file is read again, with a note.
-* Writes are atomic: sidecars and manifest are written to a temporary file and renamed.
-  The manifest only names sidecars that were completely written, so a process killed at
-  any moment leaves a cache the next run reads correctly; sidecars that no manifest names
-  are deleted by the next update.
+* Nothing is written when nothing changed, so a read-only run with a current cache can
+  be read. A stale cache that cannot be written is served as it is, with a note.
+* Writes are atomic and durable (temporary file, fsync, rename, fsync of the folder).
+  The manifest only names Parquet files that were completely written, so a process
+  killed at any moment leaves a cache the next run reads correctly. One writer at a
+  time per run (:mod:`pokeviz.lock`); files the manifest no longer names are deleted
+  by the next writer, and temporary files of dead processes after a minute.
 """
 
 from __future__ import annotations
 
-import json
+import errno
 import os
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from . import __version__
-from .discover import Run, file_order_key, file_seconds, list_log_files
-from .errors import CacheError
-from .formats import CORE_COLUMNS, INT_COLUMNS
+from . import lock
+from .discover import Run, list_log_files
+from .errors import CacheError, OutputError
 from .ingest import FAST_PATH_MAX_BYTES, FileSummary, ingest_file
+from .manifest import (
+    CACHE_VERSION,
+    MANIFEST,
+    Manifest,
+    load_manifest,
+    read_manifest,
+    write_manifest,
+)
+from .outputs import os_error_message, remove_stale_temps
+from .packs import file_positions, load_tables, pack_loose, remove_unnamed
+from .sidecars import (
+    KINDS,
+    PACK_PREFIX,
+    SIDECARS,
+    display_name,
+    parquet_bytes,
+    parquet_ok,
+    sidecar_paths,
+    sidecar_stem,
+    summary_tables,
+    write_tables,
+)
 
-#: Bump when the sidecar layout or meaning changes; older caches are then rebuilt.
-CACHE_VERSION = 1
-MANIFEST = "manifest.json"
-SIDECARS = "sidecars"
-KINDS = ("samples", "positions", "stats")
-POSITION_COLUMNS = ("map", "x", "y", "visits", "first_entry_index")
-#: Seconds between manifest writes while many files are ingested (and always at the end).
+__all__ = [
+    "CACHE_VERSION", "MANIFEST", "PACK_PREFIX", "SIDECARS", "CacheUpdate", "cached_versions",
+    "clear_cache", "file_positions", "file_versions", "ingest_job", "load_tables",
+    "manifest_entry", "read_manifest", "stale_files", "update_cache",
+]
+
+#: Seconds between manifest writes while many files are read (and always at the end).
 MANIFEST_WRITE_SECONDS = 1.0
+#: Rows held in memory for the next pack before it is written (bounds the writer's memory).
+PACK_ROWS = 1_000_000
+_READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
 
-_INT_SET = frozenset(INT_COLUMNS) | {"entry_index", "sample_key"}
+Version = tuple[int, int]
 
 
 @dataclass
@@ -75,104 +96,14 @@ class CacheUpdate:
 
 
 # ---------------------------------------------------------------------------
-# Atomic writes
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
-
-
-def _atomic_write_table(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
-
-
-# ---------------------------------------------------------------------------
-# FileSummary → Parquet
-
-
-# Arrays are built from buffers: ``pa.array``/``pa.table`` import pandas (~0.2 s and
-# ~45 MB per process) only to check whether their argument is a DataFrame.
-
-
-def _numbers(values: Any, kind: pa.DataType, mask: np.ndarray | None = None) -> pa.Array:
-    """An int64/float64 Arrow array of ``values``; null where ``mask`` is True."""
-    data = np.ascontiguousarray(values, dtype=kind.to_pandas_dtype())
-    nulls = 0 if mask is None else int(np.count_nonzero(mask))
-    validity = pa.py_buffer(np.packbits(~mask, bitorder="little")) if nulls else None
-    return pa.Array.from_buffers(kind, len(data), [validity, pa.py_buffer(data)], nulls)
-
-
-def _strings(values: list[str]) -> pa.Array:
-    """A string Arrow array of ``values``."""
-    encoded = [value.encode() for value in values]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
-    np.cumsum([len(e) for e in encoded], out=offsets[1:])
-    data = pa.py_buffer(b"".join(encoded))
-    return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), data])
-
-
-def _table(columns: dict[str, pa.Array]) -> pa.Table:
-    return pa.Table.from_arrays(list(columns.values()), names=list(columns))
-
-
-def _column(name: str, values: np.ndarray) -> pa.Array:
-    mask = np.isnan(values) if values.dtype.kind == "f" else None
-    if name in _INT_SET:
-        filled = np.where(mask, 0, values) if mask is not None else values
-        return _numbers(filled.astype(np.int64), pa.int64(), mask)
-    return _numbers(values, pa.float64(), mask)
-
-
-def summary_tables(summary: FileSummary) -> dict[str, pa.Table]:
-    """The three sidecar tables of one summary (schema documented in ``cache/README.md``)."""
-    n_samples = len(summary.samples.get("entry_index", ()))
-    samples = {"file": _strings([summary.file] * n_samples)}
-    # A file without entries still gets every standard column, so that a run whose
-    # files all failed still has the documented schema.
-    empty = np.array([], dtype=np.float64)
-    for name in dict.fromkeys(("entry_index", "sample_key", *CORE_COLUMNS, *summary.samples)):
-        samples[name] = _column(name, summary.samples.get(name, empty))
-    positions = {"file": _strings([summary.file] * len(summary.positions.get("map", ())))}
-    for name in POSITION_COLUMNS:
-        positions[name] = _numbers(summary.positions.get(name, []), pa.int64())
-    stats = {
-        "file": _strings([summary.file] * len(summary.stats)),
-        "metric": _strings([row[0] for row in summary.stats]),
-        "n": _numbers([row[1] for row in summary.stats], pa.int64()),
-        "min": _numbers([row[2] for row in summary.stats], pa.float64()),
-        "max": _numbers([row[3] for row in summary.stats], pa.float64()),
-        "mean": _numbers([row[4] for row in summary.stats], pa.float64()),
-        "std": _numbers([row[5] for row in summary.stats], pa.float64()),
-    }
-    return {
-        "samples": _table(samples),
-        "positions": _table(positions),
-        "stats": _table(stats),
-    }
-
-
-def sidecar_stem(file: str, size_bytes: int, mtime_ns: int) -> str:
-    """Sidecar name stem of one version of a log file."""
-    return f"{Path(file).stem}.{size_bytes}-{mtime_ns}"
-
-
-def sidecar_paths(cache_dir: Path, stem: str) -> dict[str, Path]:
-    """The three sidecar paths of a stem."""
-    return {kind: cache_dir / SIDECARS / f"{stem}.{kind}.parquet" for kind in KINDS}
+# One log file
 
 
 def manifest_entry(summary: FileSummary) -> dict[str, Any]:
-    """The manifest record of a summary (everything but the sidecar contents)."""
+    """The manifest record of a summary (everything but the tables), loose sidecars."""
     return {
         "size_bytes": summary.size_bytes,
         "mtime_ns": summary.mtime_ns,
-        "seconds": file_seconds(summary.file),
         "status": summary.status,
         "format": summary.format,
         "entries": summary.entries,
@@ -182,223 +113,342 @@ def manifest_entry(summary: FileSummary) -> dict[str, Any]:
         "error": summary.error,
         "warning": summary.warning,
         "parser": summary.parser,
-        "sidecar": sidecar_stem(summary.file, summary.size_bytes, summary.mtime_ns),
+        "sidecar": sidecar_stem(display_name(summary.file), summary.size_bytes, summary.mtime_ns),
     }
 
 
-def write_sidecars(summary: FileSummary, cache_dir: Path) -> dict[str, Any]:
-    """Write one summary's sidecars atomically; return its manifest entry."""
-    entry = manifest_entry(summary)
-    paths = sidecar_paths(cache_dir, entry["sidecar"])
-    for kind, table in summary_tables(summary).items():
-        _atomic_write_table(table, paths[kind])
-    return entry
+def ingest_job(path: str, cache_dir: str, fast_path_max_bytes: int) -> dict[str, Any]:
+    """Read one log file and write its loose sidecars; the unit of work of every worker.
 
+    Module-level and picklable, for a process pool or a Dask ``Client.get_executor()``.
+    A worker that cannot write ``cache_dir`` (another machine without the run's file
+    system) returns the Parquet bytes instead, and the caller writes them.
 
-def _ingest_to_cache(path: str, cache_dir: str, fast_path_max_bytes: int) -> dict[str, Any]:
-    """Worker job: read one log file and write its sidecars (runs in a pool process)."""
+    Returns:
+        ``{"file": name, "entry": manifest record, "tables": {kind: pyarrow.Table},
+        "parquet": {kind: bytes} or None when written here}``.
+
+    Raises:
+        OutputError: the sidecars cannot be written although the folder is writable.
+    """
     summary = ingest_file(path, fast_path_max_bytes=fast_path_max_bytes)
-    entry = write_sidecars(summary, Path(cache_dir))
-    entry["file"] = summary.file
-    return entry
+    entry = manifest_entry(summary)
+    tables = summary_tables(summary)
+    folder = Path(cache_dir) / SIDECARS
+    parquet = None
+    if folder.is_dir() and os.access(folder, os.W_OK):
+        write_tables(Path(cache_dir), entry["sidecar"], tables)
+    else:
+        parquet = {kind: parquet_bytes(tables[kind]) for kind in KINDS}
+    return {"file": summary.file, "entry": entry, "tables": tables, "parquet": parquet}
 
 
 # ---------------------------------------------------------------------------
-# Manifest
+# Staleness
 
 
-def read_manifest(cache_dir: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
-    """The manifest's file records, and a note when it had to be discarded."""
-    path = cache_dir / MANIFEST
-    if not path.exists():
-        return {}, None
-    try:
-        data = json.loads(path.read_text())
-        version = data.get("cache_version")
-        files = data["files"]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}, f"{path}: unreadable manifest; rebuilding the cache"
-    if version != CACHE_VERSION:
-        return {}, (
-            f"{path}: cache version {version} is not {CACHE_VERSION} "
-            f"(written by pokeviz {data.get('pokeviz_version')}); rebuilding the cache"
-        )
-    return files, None
+def file_versions(run: Run, paths: Iterable[Path] | None = None) -> dict[str, Version]:
+    """Each log file's (size_bytes, mtime_ns) now, in file order; vanished files left out.
 
+    Args:
+        run: the run.
+        paths: its log files if already listed (default: :func:`list_log_files`).
 
-def write_manifest(cache_dir: Path, files: dict[str, dict[str, Any]]) -> None:
-    """Write the manifest atomically, files in file order."""
-    ordered = {name: files[name] for name in sorted(files, key=file_order_key)}
-    data = {"cache_version": CACHE_VERSION, "pokeviz_version": __version__, "files": ordered}
-    atomic_write_bytes(cache_dir / MANIFEST, json.dumps(data, indent=1).encode())
-
-
-def _sidecars_ok(cache_dir: Path, stem: str) -> bool:
-    for path in sidecar_paths(cache_dir, stem).values():
+    Raises:
+        NoLogFilesError: ``json_logs/`` is missing or cannot be listed.
+    """
+    versions = {}
+    for path in list_log_files(run) if paths is None else paths:
         try:
-            with open(path, "rb") as handle:
-                head = handle.read(4)
-                handle.seek(-4, os.SEEK_END)
-                if head != b"PAR1" or handle.read(4) != b"PAR1":
-                    return False
+            stat = path.stat()
         except OSError:
-            return False
-    return True
+            continue  # vanished between listing and stat: dropped next time
+        versions[path.name] = (stat.st_size, stat.st_mtime_ns)
+    return versions
+
+
+def cached_versions(run: Run) -> dict[str, Version]:
+    """Each cached log file's (size_bytes, mtime_ns), from the manifest (empty without one)."""
+    return {
+        name: (entry["size_bytes"], entry["mtime_ns"])
+        for name, entry in load_manifest(run.cache_dir).files.items()
+    }
+
+
+@dataclass
+class _Plan:
+    manifest: Manifest
+    stale: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    new: int = 0
+    reread: int = 0
+    unchanged: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _plan(
+    cache_dir: Path,
+    versions: dict[str, Version],
+    *,
+    only: Iterable[str] | None = None,
+    rebuild: bool = False,
+) -> _Plan:
+    plan = _Plan(load_manifest(cache_dir))
+    files = plan.manifest.files
+    if plan.manifest.note:
+        plan.notes.append(plan.manifest.note)
+    plan.removed = [name for name in files if name not in versions]
+    packs_ok = {
+        pack: parquet_ok(list(sidecar_paths(cache_dir, pack).values()))
+        for pack in plan.manifest.packs
+    }
+    wanted = None if only is None else set(only)
+    for name, version in versions.items():
+        cached = files.get(name)
+        if wanted is not None and name not in wanted:
+            plan.unchanged += cached is not None
+            continue
+        fresh = (
+            cached is not None
+            and not rebuild
+            and (cached.get("size_bytes"), cached.get("mtime_ns")) == version
+        )
+        if fresh:
+            assert cached is not None
+            pack = cached.get("pack")
+            if pack is not None:
+                readable = packs_ok.get(pack, False)
+            else:
+                readable = parquet_ok(list(sidecar_paths(cache_dir, cached["sidecar"]).values()))
+            if not readable:
+                plan.notes.append(
+                    f"{display_name(name)}: cached summary unreadable; reading the file again"
+                )
+                fresh = False
+        if fresh:
+            plan.unchanged += 1
+        else:
+            plan.stale.append(name)
+            plan.new += cached is None
+            plan.reread += cached is not None
+    return plan
+
+
+def stale_files(run: Run, versions: dict[str, Version] | None = None) -> list[str]:
+    """The log files :func:`update_cache` would read, in file order (the staleness rule).
+
+    Args:
+        run: the run.
+        versions: the files' current versions (default: :func:`file_versions`).
+
+    Cost: one manifest read, one ``stat`` per log file (without ``versions``) and two
+    4-byte reads per Parquet file checked (a few per run once packed). Writes nothing.
+    """
+    versions = file_versions(run) if versions is None else versions
+    return _plan(run.cache_dir, versions).stale
 
 
 # ---------------------------------------------------------------------------
 # Bringing a run's cache up to date
 
 
-ProgressCallback = Callable[[str, int], None]
-
-
 def update_cache(
     run: Run,
     *,
     jobs: int | None = None,
-    fast_path_max_bytes: int = FAST_PATH_MAX_BYTES,
-    rebuild: bool = False,
-    order: Callable[[list[Path]], Iterable[Path]] | None = None,
-    progress: Callable[[int, int], Any] | None = None,
     only: Iterable[str] | None = None,
+    rebuild: bool = False,
+    progress: Callable[[int, int], Any] | None = None,
+    fast_path_max_bytes: int = FAST_PATH_MAX_BYTES,
+    order: Callable[[list[Path]], Iterable[Path]] | None = None,
+    executor: Executor | None = None,
 ) -> CacheUpdate:
-    """Bring the sidecars of ``run`` up to date with its log files.
+    """Bring the cache of ``run`` up to date with its log files.
 
     Args:
         run: the run (see :func:`pokeviz.discover.resolve_run`).
         jobs: worker processes for reading files (default: number of CPU cores).
-        fast_path_max_bytes: passed to :func:`pokeviz.ingest.ingest_file`.
-        rebuild: read every file again, whatever the manifest says.
-        order: reorders the stale files before they are read (tests use it to show
-            that the result does not depend on processing order).
-        progress: called as ``progress(bytes_done, bytes_total)`` after each file.
         only: check and read only these file names; every other file keeps its cached
             state, or stays out of the cache until a later update if it has none
             (deleted files are still dropped). Used by ``watch``.
+        rebuild: read every file again, whatever the manifest says.
+        progress: called as ``progress(bytes_done, bytes_total)`` after each file.
+        fast_path_max_bytes: passed to :func:`pokeviz.ingest.ingest_file`.
+        order: reorders the stale files before they are read (tests use it to show
+            that the result does not depend on processing order).
+        executor: run :func:`ingest_job` on it (e.g. a Dask ``Client.get_executor()``)
+            instead of local processes. The cache is identical either way.
 
     Returns:
-        Counts of new, re-read, unchanged and removed files, and the problems found.
+        Counts of new, re-read, unchanged and removed files, problems and notes.
 
-    Cost: one ``stat`` per log file and four small reads per cached file; each stale
-    file is read once. Deterministic: the cache contents depend only on the log files.
+    Cost: one ``stat`` per log file and a few small reads; each stale file is read once;
+    packs are merged so that the work per update is O(changed files · log files).
+    Deterministic: the tables depend only on the log files. Writes nothing when nothing
+    changed.
 
     Raises:
-        CacheError: the cache folder cannot be created or written.
+        NoLogFilesError: ``json_logs/`` is missing or cannot be listed.
+        CacheError: there is no cache and the cache folder cannot be created.
+        OutputError: a cache file cannot be written (disk full, …); the cache keeps its
+            previous state.
     """
     started = time.perf_counter()
     cache_dir = run.cache_dir
+    logs = {path.name: path for path in list_log_files(run)}
+    versions = file_versions(run, logs.values())
+    plan = _plan(cache_dir, versions, only=only, rebuild=rebuild)
+    loose = any("sidecar" in e for e in plan.manifest.files.values())
+    needs_write = bool(plan.stale or plan.removed or plan.manifest.note)
+    if not needs_write and not (loose and os.access(cache_dir / SIDECARS, os.W_OK)):
+        remove_stale_temps(cache_dir)
+        remove_stale_temps(cache_dir / SIDECARS)
+        return _report(plan, plan.manifest, len(logs), started)
     try:
         (cache_dir / SIDECARS).mkdir(parents=True, exist_ok=True)
+        holder = lock.writer(cache_dir)
+        holder.__enter__()
     except OSError as exc:
-        raise CacheError(f"{cache_dir}: cannot create the cache folder ({exc.strerror})") from exc
-    report = CacheUpdate()
-    manifest, note = read_manifest(cache_dir)
-    if note:
-        report.notes.append(note)
-    logs = list_log_files(run)
-    report.files = len(logs)
-    present = {p.name for p in logs}
-    for name in [n for n in manifest if n not in present]:
-        del manifest[name]
-        report.removed += 1
-    wanted = None if only is None else set(only)
-    stale: list[Path] = []
-    sizes: dict[Path, int] = {}
-    for path in logs:
-        cached = manifest.get(path.name)
-        if wanted is not None and path.name not in wanted:
-            report.unchanged += cached is not None
-            continue
-        try:
-            stat = path.stat()
-        except OSError:
-            continue  # vanished between listing and stat: dropped next time
-        fresh = (
-            cached is not None
-            and not rebuild
-            and cached.get("size_bytes") == stat.st_size
-            and cached.get("mtime_ns") == stat.st_mtime_ns
+        if plan.manifest.raw is None or exc.errno not in _READ_ONLY:
+            raise CacheError(
+                f"{os_error_message(cache_dir, exc)} (cannot create the cache)"
+            ) from exc
+        report = _report(plan, plan.manifest, len(logs), started)
+        report.notes.append(
+            f"{os_error_message(cache_dir, exc)}; showing the cache as it is, without "
+            f"{len(plan.stale)} changed log file(s) and {len(plan.removed)} removed one(s)"
         )
-        if fresh and not _sidecars_ok(cache_dir, cached["sidecar"]):
-            report.notes.append(f"{path.name}: cached summary unreadable; reading the file again")
-            fresh = False
-        if fresh:
-            report.unchanged += 1
-        else:
-            stale.append(path)
-            sizes[path] = stat.st_size
-            if cached is None:
-                report.new += 1
-            else:
-                report.reread += 1
-    if order is not None:
-        stale = list(order(stale))
-    _ingest_all(stale, sizes, cache_dir, manifest, report, jobs, fast_path_max_bytes, progress)
-    write_manifest(cache_dir, manifest)
-    _remove_orphans(cache_dir, manifest)
-    for name, entry in manifest.items():
+        return report
+    try:
+        with lock.deleting(cache_dir):
+            pass  # creates the state lock before any reader could miss it
+        for folder in (run.plots_dir, cache_dir, cache_dir / SIDECARS):
+            remove_stale_temps(folder)
+        # Another writer may have done the work while this one waited for the lock.
+        plan = _plan(cache_dir, file_versions(run), only=only, rebuild=rebuild)
+        manifest = plan.manifest
+        for name in plan.removed:
+            del manifest.files[name]
+        stale = [logs[name] for name in plan.stale if name in logs]
+        if order is not None:
+            stale = list(order(stale))
+        writer = _Writer(cache_dir, manifest, progress, versions)
+        problems = writer.ingest(stale, jobs, fast_path_max_bytes, executor)
+        pack_loose(cache_dir, manifest, writer.buffer)
+        write_manifest(cache_dir, manifest)
+        with lock.deleting(cache_dir):
+            remove_unnamed(cache_dir, manifest)
+    finally:
+        holder.__exit__(None, None, None)
+    report = _report(plan, manifest, len(logs), started)
+    report.ingested = writer.ingested
+    report.parsers = dict(Counter(manifest.files[n]["parser"] for n in writer.ingested
+                                  if n in manifest.files))
+    report.problems.extend(problems)
+    return report
+
+
+def _report(plan: _Plan, manifest: Manifest, files: int, started: float) -> CacheUpdate:
+    report = CacheUpdate(
+        files=files, new=plan.new, reread=plan.reread, unchanged=plan.unchanged,
+        removed=len(plan.removed), notes=list(plan.notes),
+    )
+    for name, entry in manifest.files.items():
+        shown = display_name(name)
         if entry["status"] != "ok":
-            report.problems.append((name, entry["status"], entry.get("error") or ""))
+            report.problems.append((shown, entry["status"], entry.get("error") or ""))
         else:
             notes = [entry["warning"]] if entry.get("warning") else []
             if entry.get("bad_values"):
                 notes.append(f"{entry['bad_values']} bad values read as NULL")
             if notes:
-                report.problems.append((name, "ok", "; ".join(notes)))
+                report.problems.append((shown, "ok", "; ".join(notes)))
     report.elapsed_seconds = time.perf_counter() - started
     return report
 
 
-def _ingest_all(
-    stale: list[Path],
-    sizes: dict[Path, int],
-    cache_dir: Path,
-    manifest: dict[str, dict[str, Any]],
-    report: CacheUpdate,
-    jobs: int | None,
-    fast_path_max_bytes: int,
-    progress: Callable[[int, int], Any] | None,
-) -> None:
-    total, done = sum(sizes.values()), 0
-    last_write = time.monotonic()
+class _Writer:
+    """Reads stale files through workers and records them: manifest checkpoints, packs."""
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        manifest: Manifest,
+        progress: Callable[[int, int], Any] | None,
+        versions: dict[str, Version],
+    ) -> None:
+        self.cache_dir, self.manifest, self.progress = cache_dir, manifest, progress
+        self.versions = versions
+        self.buffer: dict[str, dict[str, Any]] = {}
+        self.buffered_rows = 0
+        self.ingested: list[str] = []
+        self.last_write = time.monotonic()
+
+    def ingest(
+        self, stale: list[Path], jobs: int | None, fast_path_max_bytes: int,
+        executor: Executor | None,
+    ) -> list[tuple[str, str, str]]:
+        """Read ``stale``; return problems of files that could not be read at all."""
+        sizes = {p: self.versions.get(p.name, (0, 0))[0] for p in stale}
+        total, done = sum(sizes.values()), 0
+        problems = []
+        for path, result in _results(stale, self.cache_dir, jobs, fast_path_max_bytes, executor):
+            if isinstance(result, BaseException):
+                problems.append((display_name(path.name), "error",
+                                 f"not read ({type(result).__name__}: {result}); "
+                                 "it is read again at the next update"))
+            else:
+                self.record(result)
+            done += sizes[path]
+            if self.progress is not None:
+                self.progress(done, total)
+        return problems
+
+    def record(self, result: dict[str, Any]) -> None:
+        name, entry = result["file"], result["entry"]
+        if result["parquet"] is not None:
+            write_tables(self.cache_dir, entry["sidecar"], result["parquet"])
+        self.manifest.files[name] = entry
+        self.buffer[name] = result["tables"]
+        self.buffered_rows += sum(t.num_rows for t in result["tables"].values())
+        self.ingested.append(name)
+        if self.buffered_rows >= PACK_ROWS:
+            pack_loose(self.cache_dir, self.manifest, self.buffer)
+            self.buffered_rows = 0
+        if time.monotonic() - self.last_write >= MANIFEST_WRITE_SECONDS:
+            write_manifest(self.cache_dir, self.manifest)
+            self.last_write = time.monotonic()
+
+
+def _results(
+    stale: list[Path], cache_dir: Path, jobs: int | None, fast_path_max_bytes: int,
+    executor: Executor | None,
+) -> Iterator[tuple[Path, dict[str, Any] | BaseException]]:
+    """(path, ingest_job result or the exception of a failed worker), as they finish.
+
+    A disk-full or other write failure (``OutputError``) stops the update; any other
+    worker failure is the file's problem.
+    """
+    args = (str(cache_dir), fast_path_max_bytes)
     jobs = max(1, jobs or os.cpu_count() or 1)
-
-    def record(entry: dict[str, Any], path: Path) -> None:
-        nonlocal done, last_write
-        name = entry.pop("file")
-        manifest[name] = entry
-        report.ingested.append(name)
-        report.parsers[entry["parser"]] = report.parsers.get(entry["parser"], 0) + 1
-        done += sizes[path]
-        if progress is not None:
-            progress(done, total)
-        if time.monotonic() - last_write >= MANIFEST_WRITE_SECONDS:
-            write_manifest(cache_dir, manifest)
-            last_write = time.monotonic()
-
-    if jobs == 1 or len(stale) <= 1:
+    if executor is None and (jobs == 1 or len(stale) <= 1):
         for path in stale:
-            record(_ingest_to_cache(str(path), str(cache_dir), fast_path_max_bytes), path)
+            yield path, ingest_job(str(path), *args)
         return
-    with ProcessPoolExecutor(max_workers=min(jobs, len(stale))) as pool:
-        futures = {
-            pool.submit(_ingest_to_cache, str(p), str(cache_dir), fast_path_max_bytes): p
-            for p in stale
-        }
+    pool = executor or ProcessPoolExecutor(max_workers=min(jobs, len(stale)))
+    try:
+        futures = {pool.submit(ingest_job, str(p), *args): p for p in stale}
         for future in as_completed(futures):
-            record(future.result(), futures[future])
-
-
-def _remove_orphans(cache_dir: Path, manifest: dict[str, dict[str, Any]]) -> None:
-    keep = {
-        path.name
-        for entry in manifest.values()
-        for path in sidecar_paths(cache_dir, entry["sidecar"]).values()
-    }
-    for path in (cache_dir / SIDECARS).iterdir():
-        if path.name not in keep:
-            path.unlink(missing_ok=True)
+            try:
+                result: dict[str, Any] | BaseException = future.result()
+            except OutputError:
+                raise
+            except Exception as exc:
+                result = exc
+            yield futures[future], result
+    finally:
+        if executor is None:
+            pool.shutdown(cancel_futures=True)
 
 
 def clear_cache(run: Run) -> None:
@@ -407,3 +457,4 @@ def clear_cache(run: Run) -> None:
 
     if run.cache_dir.exists():
         shutil.rmtree(run.cache_dir)
+

@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import secrets
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -33,6 +34,46 @@ def temp_owner(path: Path) -> int | None:
     if len(parts) < 5 or not path.name.endswith(TEMP_SUFFIX) or not parts[-3].isdigit():
         return None
     return int(parts[-3])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by another user
+    return True
+
+
+def remove_stale_temps(folder: Path, *, older_than_seconds: float = 60.0) -> int:
+    """Delete temporary files of :func:`temp_path` in ``folder`` left by dead writers.
+
+    A temporary file is removed only when its owner pid is no longer alive and it was
+    last modified more than ``older_than_seconds`` ago (the age guards against a pid
+    of another machine on a shared folder). Best effort: a folder that cannot be
+    listed or written is left alone.
+
+    Returns:
+        How many files were removed. Cost: one listing of ``folder``.
+    """
+    removed = 0
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        owner = temp_owner(Path(entry.name))
+        if owner is None or owner == os.getpid() or _alive(owner):
+            continue
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime > older_than_seconds:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def _umask() -> int:

@@ -1,7 +1,7 @@
 """DuckDB views over a run's sidecars: the SQL the plots use and users query.
 
-:func:`connect` loads the manifest and the sidecars named in it into an in-memory
-DuckDB database, defines the public views (:data:`VIEWS_SQL`, also in
+:func:`connect` loads the manifest and the packs and sidecars it names into an
+in-memory DuckDB database, defines the public views (:data:`VIEWS_SQL`, also in
 ``cache/views.sql``) and then turns off file access, so user SQL can read the views but
 can neither change the cache nor write files.
 
@@ -13,16 +13,19 @@ the entry counts of this file and every earlier file in file order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+import math
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import duckdb
 
-from .cache import MANIFEST, SIDECARS, read_manifest
-from .discover import Run, file_order_key
+from . import lock
+from .discover import Run
 from .errors import CacheError, QueryError
 from .formats import COMPONENTS, FLOAT_COLUMNS, INT_COLUMNS
+from .manifest import Manifest, file_seconds, load_manifest, order_key
+from .packs import load_tables
+from .sidecars import display_name, optional_ints, strings, table
 
 #: Rows in the ``reservoir`` view unless asked otherwise.
 RESERVOIR_SIZE = 10_000
@@ -35,20 +38,19 @@ _SAMPLE_HEAD = ("episode_step", "map", "x", "y", "reward_total") + tuple(
 )
 
 #: The public views, defined over the internal tables ``_manifest`` (one row per log
-#: file), ``_samples`` and ``_stats`` (one row per sidecar row) and ``_tiles`` (the
-#: positions sidecars summed over files while they are loaded, so memory grows with the
-#: distinct tiles, not with the number of files). ``{extra_rewards}`` is the
-#: list of extra ``reward_<name>`` columns found in the run; ``{reservoir_size}`` the
-#: reservoir's size; ``{salt}`` 0, or a constant derived from a seed that picks another
-#: (equally uniform and deterministic) reservoir.
+#: file, with its place in file order computed in Python), ``_samples`` and ``_stats``
+#: (one row per sidecar row) and ``_tiles`` (the positions rows summed over files while
+#: they are loaded, so memory grows with the distinct tiles, not with the files).
+#: ``{extra_rewards}`` is the list of extra ``reward_<name>`` columns found in the run;
+#: ``{reservoir_size}`` the reservoir's size; ``{salt}`` 0, or a constant derived from a
+#: seed that picks another (equally uniform and deterministic) reservoir.
 FILES_VIEW_SQL = """
 -- One row per log file, in file order, with its global step range.
 CREATE VIEW files AS
 WITH ordered AS (
     SELECT *,
-           (sum(entries) OVER (ORDER BY seconds NULLS LAST, file
-                               ROWS UNBOUNDED PRECEDING))::BIGINT AS running_entries,
-           row_number() OVER (ORDER BY seconds NULLS LAST, file) AS file_order
+           (sum(entries) OVER (ORDER BY file_order
+                               ROWS UNBOUNDED PRECEDING))::BIGINT AS running_entries
     FROM _manifest
 )
 SELECT file, file_order, size_bytes, mtime_ns, entries, format, status, error, warning,
@@ -123,14 +125,6 @@ GROUP BY fi.k
 ORDER BY kind DESC, first_global_step, key;
 """
 
-#: How DuckDB reads manifest.json: the ``files`` object as a map of name → record.
-#: (Reading it in DuckDB, not through a pyarrow table, keeps pandas out of warm runs.)
-_MANIFEST_COLUMNS = (
-    "{'files': 'MAP(VARCHAR, STRUCT(seconds BIGINT, size_bytes BIGINT, mtime_ns BIGINT, "
-    "entries BIGINT, format VARCHAR, status VARCHAR, error VARCHAR, warning VARCHAR, "
-    "bad_values BIGINT, skipped_entries BIGINT, total_steps BIGINT, parser VARCHAR))'}"
-)
-
 _EMPTY = {
     "_samples": "file VARCHAR, entry_index BIGINT, sample_key BIGINT, "
     + ", ".join(f"{c} BIGINT" for c in INT_COLUMNS)
@@ -142,19 +136,17 @@ _EMPTY = {
 }
 
 
-#: How each internal table is loaded from its sidecars (``{listing}``: the Parquet paths).
-_LOAD = {
-    "_samples": "CREATE TABLE _samples AS SELECT * FROM "
-    "read_parquet([{listing}], union_by_name = true)",
-    "_stats": "CREATE TABLE _stats AS SELECT * FROM read_parquet([{listing}])",
-    "_tiles": "CREATE TABLE _tiles AS SELECT p.map, p.x, p.y, sum(p.visits)::BIGINT AS visits, "
+#: How ``_tiles`` is made from the positions rows of every file (registered as ``_rows``).
+_TILES_SQL = (
+    "CREATE TABLE _tiles AS SELECT p.map, p.x, p.y, sum(p.visits)::BIGINT AS visits, "
     "min(f.first_global_step + p.first_entry_index)::BIGINT AS first_global_step "
-    "FROM read_parquet([{listing}]) p JOIN files f USING (file) GROUP BY p.map, p.x, p.y",
-}
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    "FROM _rows p JOIN files f USING (file) GROUP BY p.map, p.x, p.y"
+)
+_MANIFEST_COLUMNS = ("seconds", "size_bytes", "mtime_ns", "entries", "bad_values",
+                     "skipped_entries", "total_steps")
+_MANIFEST_TEXT = ("format", "status", "error", "warning", "parser")
+#: Rows a table-format answer holds at most (CSV and JSON stream every row).
+MAX_ROWS = 10_000
 
 
 def seed_salt(seed: int) -> int:
@@ -182,6 +174,32 @@ def views_sql(
     )
 
 
+
+def _manifest_table(manifest: Manifest) -> Any:
+    """``_manifest`` as an Arrow table: display names, file order and numbers from Python."""
+    names = sorted(manifest.files, key=order_key)
+    records = [manifest.files[n] for n in names]
+    columns = {"file": strings([display_name(n) for n in names]),
+               "file_order": optional_ints(list(range(1, len(names) + 1)))}
+    for column in _MANIFEST_COLUMNS:
+        if column == "seconds":
+            values = [file_seconds(n) for n in names]
+        else:
+            values = [r.get(column) for r in records]
+        columns[column] = optional_ints(values)
+    for column in _MANIFEST_TEXT:
+        columns[column] = strings([r.get(column) for r in records])
+    return table(columns)
+
+
+def _create(con: duckdb.DuckDBPyConnection, sql: str, rows: Any) -> None:
+    con.register("_rows", rows)
+    try:
+        con.execute(sql)
+    finally:
+        con.unregister("_rows")
+
+
 def connect(
     run: Run,
     *,
@@ -192,12 +210,15 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the run's public views.
 
+    The manifest is read once, and the packs and loose sidecars it names are read while
+    holding the cache's reader lock, so a concurrent writer never leaves a half state.
+
     Args:
         run: a run whose cache :func:`pokeviz.cache.update_cache` has written.
         reservoir_size: rows in the ``reservoir`` view.
         threads: DuckDB threads (default: DuckDB's choice). Results do not depend on it.
-        allow_files: keep DuckDB's file access on (off by default, so user SQL can't
-            write files or read outside the views).
+        allow_files: keep DuckDB's file access on (off by default: user SQL can neither
+            write files nor read any, ``COPY``, ``read_csv``, ``ATTACH`` all fail).
         seed: 0 for the standard reservoir; another value picks another uniform one.
 
     Returns:
@@ -205,84 +226,122 @@ def connect(
         ``tiles`` and ``file_stats``.
 
     Raises:
-        CacheError: no cache yet, or a sidecar cannot be read (run ``pokeviz ingest``).
+        CacheError: no cache yet, or a cached file cannot be read (run ``pokeviz ingest``).
 
-    Cost: reads every sidecar once (small: ~100 samples, the distinct tiles and ~20
-    statistics rows per log file).
+    Cost: one manifest read and one read per pack (a few files for any number of log
+    files); memory grows with the samples and the distinct tiles of each file.
     """
-    for _attempt in range(5):
-        manifest, note = read_manifest(run.cache_dir)
-        if note or not (run.cache_dir / MANIFEST).exists():
+    with lock.reading(run.cache_dir):
+        manifest = load_manifest(run.cache_dir)
+        if manifest.raw is None:
             raise CacheError(
                 f"{run.cache_dir}: no usable cache; run `pokeviz ingest {run.path}` first"
             )
-        con = duckdb.connect(":memory:")
-        con.execute(
-            "CREATE TABLE _manifest AS SELECT entry.key AS file, unnest(entry.value) FROM "
-            "(SELECT unnest(map_entries(files)) AS entry FROM "
-            f"read_json({_quote(str(run.cache_dir / MANIFEST))}, columns = {_MANIFEST_COLUMNS}))"
-        )
-        loaded = con.execute("SELECT file, size_bytes, mtime_ns FROM _manifest").fetchall()
-        if sorted(loaded) == sorted(
-            (n, e["size_bytes"], e["mtime_ns"]) for n, e in manifest.items()
-        ):
-            break
-        con.close()  # the manifest was replaced between the two reads (e.g. by watch)
-    else:
-        raise CacheError(f"{run.cache_dir}: the cache keeps changing; try again")
-    # The sidecars are loaded in one thread: as fast as several for these small files,
-    # and DuckDB's per-thread Parquet buffers no longer add ~30-50 MB to the peak.
-    con.execute("SET threads = 1")
-    con.execute(FILES_VIEW_SQL)
-    names = sorted(manifest, key=file_order_key)
-    sidecar_dir = run.cache_dir / SIDECARS
-    for kind, internal in (
-        ("samples", "_samples"),
-        ("positions", "_tiles"),
-        ("stats", "_stats"),
-    ):
-        paths = [str(sidecar_dir / f"{manifest[n]['sidecar']}.{kind}.parquet") for n in names]
-        try:
-            if paths:
-                listing = ", ".join(_quote(p) for p in paths)
-                con.execute(_LOAD[internal].format(listing=listing))
-            else:
+        tables = load_tables(run.cache_dir, manifest)
+    con = duckdb.connect(":memory:")
+    try:
+        # Loaded in one thread: as fast as several for these small tables, and without
+        # DuckDB's per-thread buffers in the peak memory.
+        con.execute("SET threads = 1")
+        con.execute("SET enable_progress_bar = false")
+        _create(con, "CREATE TABLE _manifest AS SELECT * FROM _rows", _manifest_table(manifest))
+        con.execute(FILES_VIEW_SQL)
+        for internal, kind in (("_samples", "samples"), ("_tiles", "positions"),
+                               ("_stats", "stats")):
+            if tables[kind] is None:
                 con.execute(f"CREATE TABLE {internal} ({_EMPTY[internal]})")
-        except duckdb.Error as exc:
-            con.close()
-            raise CacheError(
-                f"{sidecar_dir}: a cached summary cannot be read ({str(exc).splitlines()[0]}); "
-                f"run `pokeviz ingest --rebuild {run.path}`"
-            ) from exc
-    columns = {r[0] for r in con.execute("DESCRIBE _samples").fetchall()}
-    extra = sorted(c for c in columns if c.startswith("reward_") and c not in FLOAT_COLUMNS)
-    con.execute(
-        VIEWS_SQL.format(
+            elif internal == "_tiles":
+                _create(con, _TILES_SQL, tables[kind])
+            else:
+                _create(con, f"CREATE TABLE {internal} AS SELECT * FROM _rows", tables[kind])
+        del tables
+        columns = {r[0] for r in con.execute("DESCRIBE _samples").fetchall()}
+        extra = sorted(c for c in columns if c.startswith("reward_") and c not in FLOAT_COLUMNS)
+        con.execute(VIEWS_SQL.format(
             sample_columns=_sample_columns(extra),
             reservoir_size=int(reservoir_size),
             salt=seed_salt(seed),
-        )
-    )
-    con.execute(f"SET threads = {int(threads)}" if threads else "RESET threads")
-    if not allow_files:
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
+        ))
+        con.execute(f"SET threads = {int(threads)}" if threads else "RESET threads")
+        if not allow_files:
+            # No spill folder (DuckDB's default, ./.tmp, would stay reachable), no
+            # allowed folders or paths, then no file access at all, locked.
+            con.execute("SET temp_directory = ''")
+            con.execute("SET allowed_directories = []")
+            con.execute("SET allowed_paths = []")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run one user query; return column names and rows.
+def stream_sql(
+    con: duckdb.DuckDBPyConnection, query: str, *, batch_rows: int = 10_000
+) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:
+    """Run one user query and stream its answer in batches.
+
+    Returns:
+        The column names, and an iterator of row batches (lists of at most
+        ``batch_rows`` tuples). Memory holds one batch, whatever the answer's size.
 
     Raises:
-        QueryError: the query failed (the message is DuckDB's first line).
+        QueryError: the query failed; the message is DuckDB's, with its hints
+            (``Candidate bindings``, the ``LINE 1: … ^`` pointer).
     """
     try:
         cursor = con.execute(query)
-        if cursor.description is None:
-            return [], []
-        return [d[0] for d in cursor.description], cursor.fetchall()
     except duckdb.Error as exc:
-        raise QueryError(str(exc).splitlines()[0]) from exc
+        raise QueryError(str(exc).strip()) from exc
+    if cursor.description is None:
+        return [], iter(())
+    columns = [d[0] for d in cursor.description]
+
+    def batches() -> Iterator[list[tuple[Any, ...]]]:
+        while True:
+            try:
+                rows = cursor.fetchmany(batch_rows)
+            except duckdb.Error as exc:
+                raise QueryError(str(exc).strip()) from exc
+            if not rows:
+                return
+            yield rows
+
+    return columns, batches()
+
+
+def run_sql(
+    con: duckdb.DuckDBPyConnection, query: str, *, max_rows: int | None = MAX_ROWS
+) -> tuple[list[str], list[tuple[Any, ...]], bool]:
+    """Run one user query; return its columns, at most ``max_rows`` rows, and whether
+    rows were left out (the ``POST /api/sql`` and table-format answer).
+
+    Args:
+        con: a connection from :func:`connect`.
+        query: one SQL statement.
+        max_rows: the cap (None: every row).
+
+    Returns:
+        ``(columns, rows, truncated)``. Memory holds at most ``max_rows`` + one batch.
+
+    Raises:
+        QueryError: the query failed (DuckDB's message with its hints).
+    """
+    columns, batches = stream_sql(con, query)
+    rows: list[tuple[Any, ...]] = []
+    for batch in batches:
+        rows.extend(batch)
+        if max_rows is not None and len(rows) > max_rows:
+            return columns, rows[:max_rows], True
+    return columns, rows, False
+
+
+def json_value(value: Any) -> Any:
+    """A value as JSON can hold it: NaN and ±Infinity become None (``null``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def schema(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
@@ -293,31 +352,19 @@ def schema(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def extra_reward_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The run's ``reward_<name>`` columns beyond the standard components."""
-    return [
-        c for c, _ in schema(con)["samples"] if c.startswith("reward_") and c not in FLOAT_COLUMNS
-    ]
-
-
-def cache_path(run: Run) -> Path:
-    """Where the run's cache lives (``<run>/plots/.cache``)."""
-    return run.cache_dir
-
-
 def print_views_sql() -> None:
     """Print the documented view SQL (``make cache-docs`` writes it to cache/views.sql)."""
     internal = "\n".join(f"-- CREATE TABLE {name} ({columns});" for name, columns in _EMPTY.items())
     print(
         "-- pokeviz: the views `pokeviz sql` and the plots query (generated by "
         "`make cache-docs`; do not edit).\n"
-        "-- Internal tables, loaded from the manifest and the Parquet sidecars:\n"
-        "-- CREATE TABLE _manifest (one row per log file: file, seconds, size_bytes, mtime_ns,\n"
-        "--     entries, format, status, error, warning, bad_values, skipped_entries,\n"
-        "--     total_steps, parser);\n"
+        "-- Internal tables, loaded from the manifest and the Parquet packs and sidecars:\n"
+        "-- CREATE TABLE _manifest (one row per log file: file, file_order, seconds,\n"
+        "--     size_bytes, mtime_ns, entries, bad_values, skipped_entries, total_steps,\n"
+        "--     format, status, error, warning, parser);\n"
         f"{internal}\n"
         "-- (_samples also has one DOUBLE column per extra reward component, e.g. reward_op_lvl;\n"
-        "--  _tiles is the positions sidecars summed over files as they are loaded, with the\n"
+        "--  _tiles is the positions rows summed over files as they are loaded, with the\n"
         "--  global step of each tile's first visit)"
         + views_sql().rstrip()
     )

@@ -128,8 +128,12 @@ def test_only_changed_files_are_read_again(tmp_path: Path) -> None:
         assert con.execute(query, [gone.name]).fetchone()[0] == 0
     expected = made.total_entries - made.entries_per_file[1]
     assert con.execute("SELECT sum(visits) FROM positions").fetchone()[0] == expected
-    sidecars = sorted(p.name for p in (run.cache_dir / SIDECARS).iterdir())
-    assert len(sidecars) == 3 * 4 and not any(gone.stem + "." in s for s in sidecars)
+    # Every Parquet file left is a pack the manifest names; no loose sidecar remains.
+    manifest = json.loads((run.cache_dir / MANIFEST).read_text())
+    named = {f"{pack}.{kind}.parquet" for pack in manifest["packs"]
+             for kind in ("samples", "positions", "stats")}
+    assert {p.name for p in (run.cache_dir / SIDECARS).iterdir()} == named
+    assert {e["pack"] for e in manifest["files"].values()} == set(manifest["packs"])
 
 
 def test_truncated_file_is_partial_then_complete(make_run, tmp_path: Path) -> None:
@@ -186,10 +190,10 @@ def test_stale_cache_version_and_broken_sidecar_are_rebuilt(tmp_path: Path) -> N
     run = resolve_run(made.run_dir)
     update_cache(run)
     clean = tables(made.run_dir)
-    sidecar = sorted((run.cache_dir / SIDECARS).glob("*.samples.parquet"))[1]
-    sidecar.write_bytes(b"not parquet")
+    pack = sorted((run.cache_dir / SIDECARS).glob("*.samples.parquet"))[0]
+    pack.write_bytes(b"not parquet")
     update = update_cache(run)
-    assert len(update.ingested) == 1 and "unreadable" in update.notes[0]
+    assert len(update.ingested) == 3 and "unreadable" in update.notes[0]
     assert tables(made.run_dir) == clean
     manifest = json.loads((run.cache_dir / MANIFEST).read_text())
     manifest["cache_version"] = CACHE_VERSION + 99

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -60,22 +61,66 @@ def ingest(
         raise click.exceptions.Exit(1)
 
 
-def _format_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str)
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
-        return out.getvalue().rstrip("\n")
-    cells = [["NULL" if v is None else str(v) for v in row] for row in rows]
+def _cells(row: tuple[Any, ...]) -> list[str]:
+    return ["NULL" if v is None else str(v) for v in row]
+
+
+def _table(columns: list[str], rows: list[tuple[Any, ...]], truncated: bool) -> str:
+    cells = [_cells(row) for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
-    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    if truncated:
+        lines.append(f"(first {len(rows):,} rows shown; add a LIMIT, raise --max-rows, or use "
+                     "--format csv or json for every row)")
+    else:
+        lines.append(f"({len(rows):,} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(lines)
+
+
+def _echo_stream(columns: list[str], batches: Iterable[list[tuple[Any, ...]]], fmt: str) -> None:
+    """CSV or JSON, one batch at a time: memory holds one batch, whatever the answer."""
+    from ..query import json_value
+
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for batch in batches:
+            writer.writerows(batch)
+            click.echo(out.getvalue(), nl=False)
+            out.seek(0)
+            out.truncate()
+        click.echo(out.getvalue(), nl=False)
+        return
+    click.echo("[", nl=False)
+    first = True
+    for batch in batches:
+        items = [
+            json.dumps({c: json_value(v) for c, v in zip(columns, row, strict=True)},
+                       default=str, allow_nan=False)
+            for row in batch
+        ]
+        click.echo(("" if first else ", ") + ", ".join(items), nl=False)
+        first = False
+    click.echo("]")
+
+
+def _echo_schema(views: dict[str, list[tuple[str, str]]], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(
+            {v: [{"column": c, "type": t} for c, t in cols] for v, cols in views.items()}
+        ))
+    elif fmt == "csv":
+        _echo_stream(["view", "column", "type"],
+                     [[(v, c, t) for v, cols in views.items() for c, t in cols]], "csv")
+    else:
+        for name, columns in views.items():
+            click.echo(f"{name}(")
+            for column, kind in columns:
+                click.echo(f"    {column} {kind}")
+            click.echo(")")
 
 
 @main.command()
@@ -83,8 +128,10 @@ def _format_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> s
 @click.argument("query", required=False)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-    show_default=True, help="Output format.",
+    show_default=True, help="Output format (csv and json stream every row).",
 )
+@click.option("--max-rows", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Rows shown in table format (csv and json are not capped).")
 @click.option("--schema", is_flag=True, help="List the views and their columns.")
 @click.option("--no-update", is_flag=True, help="Query the cache as it is, without ingesting.")
 @click.option("-v", "--verbose", is_flag=True, help="Tracebacks on unexpected failures.")
@@ -95,6 +142,7 @@ def sql(
     experiments_dir: Path,
     query: str | None,
     fmt: str,
+    max_rows: int,
     schema: bool,
     no_update: bool,
     verbose: bool,
@@ -102,34 +150,43 @@ def sql(
     """Run SQL on a run's views: files, samples, reservoir, positions, tiles, file_stats.
 
     The cache is brought up to date first. Queries are read-only: they cannot change
-    the cache or write files.
+    the cache, and cannot read or write any file.
 
     \b
     Example:
         pokeviz sql experiments/v4 "SELECT map, sum(visits) FROM positions GROUP BY 1"
-        pokeviz sql experiments/v4 --schema
+        pokeviz sql experiments/v4 --schema --format json
     """
     from ..api import open_run
-    from ..query import run_sql
+    from ..query import run_sql, stream_sql
     from ..query import schema as view_schema
 
     if variant is not None and run is not None and query is None:
         query, run = str(run), None  # `pokeviz sql --variant v4 "QUERY"`: no RUN given
+    if schema and query:
+        raise click.UsageError("--schema lists the views and takes no QUERY; drop one of them")
     if not schema and not query:
-        raise click.UsageError("give a QUERY, or --schema to list the views")
+        if run is not None and not run.exists():
+            raise click.UsageError(
+                "RUN is missing: give the run (or variant) directory before the QUERY, "
+                'e.g. pokeviz sql experiments/v4 "SELECT count(*) FROM files"'
+            )
+        raise click.UsageError("give a QUERY after RUN, or --schema to list the views")
     with open_run(
         run, variant=variant, experiments_dir=experiments_dir, update=not no_update
     ) as view:
+        for note in view.update.notes:
+            click.echo(f"note: {note}", err=True)
         if schema:
-            for name, columns in view_schema(view.con).items():
-                click.echo(f"{name}(")
-                for column, kind in columns:
-                    click.echo(f"    {column} {kind}")
-                click.echo(")")
+            _echo_schema(view_schema(view.con), fmt)
             return
         assert query is not None
-        columns, rows = run_sql(view.con, query)
-        click.echo(_format_rows(columns, rows, fmt))
+        if fmt == "table":
+            columns, rows, truncated = run_sql(view.con, query, max_rows=max_rows)
+            click.echo(_table(columns, rows, truncated))
+        else:
+            columns, batches = stream_sql(view.con, query)
+            _echo_stream(columns, batches, fmt)
 
 
 @main.command()

@@ -1,0 +1,177 @@
+"""Packs: many log files' sidecar rows in one Parquet file per kind, merged log-structured.
+
+Opening a run reads each pack once instead of three files per log file, so the cost of
+``connect`` grows with the data, not with the number of files. Packs are written by
+:func:`pokeviz.cache.update_cache` only, under the run's writer lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import lock
+from .discover import Run
+from .errors import CacheError
+from .manifest import Manifest, load_manifest
+from .sidecars import (
+    KINDS,
+    SIDECARS,
+    display_name,
+    filter_files,
+    gather,
+    new_pack_name,
+    read_parquet,
+    sidecar_paths,
+    write_tables,
+)
+
+
+def pack_loose(cache_dir: Path, manifest: Manifest, buffer: dict[str, dict[str, Any]]) -> None:
+    """Gather loose sidecars, and the small or mostly-dead packs, into one new pack.
+
+    A pack is merged when it holds no more live files than what is merged already (so
+    pack sizes at least double from one to the next: about log2(N) packs) or when
+    fewer than half of the files it was written with are still live.
+    """
+    files = manifest.files
+    loose = [n for n, e in files.items() if "sidecar" in e]
+    live = Counter(e["pack"] for e in files.values() if "pack" in e)
+    for pack in [p for p in manifest.packs if live[p] == 0]:
+        del manifest.packs[pack]
+    merged = len(loose)
+    chosen = []
+    for pack in sorted(manifest.packs, key=lambda p: (live[p], p)):
+        if live[pack] <= merged or 2 * live[pack] < manifest.packs[pack]:
+            chosen.append(pack)
+            merged += live[pack]
+    if not loose and not chosen:
+        return
+    parts: dict[str, list[Any]] = {kind: [] for kind in KINDS}
+    for pack in chosen:
+        keep = {display_name(n) for n, e in files.items() if e.get("pack") == pack}
+        for kind, path in sidecar_paths(cache_dir, pack).items():
+            parts[kind].append(filter_files(read_parquet(path), keep))
+    for name in loose:
+        tables = buffer.get(name)
+        if tables is None:
+            try:
+                stem = files[name]["sidecar"]
+                tables = {k: read_parquet(p) for k, p in sidecar_paths(cache_dir, stem).items()}
+            except (OSError, ValueError):
+                del files[name]  # unreadable leftovers: stale, read again next time
+                continue
+        for kind in KINDS:
+            parts[kind].append(tables[kind])
+    name = new_pack_name()
+    write_tables(cache_dir, name, {kind: gather(parts[kind], kind) for kind in KINDS})
+    for entry in files.values():
+        if "sidecar" in entry or entry.get("pack") in chosen:
+            entry.pop("sidecar", None)
+            entry["pack"] = name
+    for pack in chosen:
+        del manifest.packs[pack]
+    manifest.packs[name] = sum(1 for e in files.values() if e.get("pack") == name)
+    buffer.clear()
+
+
+def remove_unnamed(cache_dir: Path, manifest: Manifest) -> None:
+    """Delete Parquet files the manifest does not name (old packs, packed loose files)."""
+    keep = set()
+    for stem in [*manifest.packs, *(e["sidecar"] for e in manifest.files.values()
+                                    if "sidecar" in e)]:
+        keep.update(path.name for path in sidecar_paths(cache_dir, stem).values())
+    for entry in os.scandir(cache_dir / SIDECARS):
+        if entry.name.endswith(".parquet") and entry.name not in keep:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+
+
+# ---------------------------------------------------------------------------
+# Reading back
+
+
+def load_tables(
+    cache_dir: Path, manifest: Manifest, kinds: Iterable[str] = KINDS
+) -> dict[str, Any]:
+    """The rows of every file the manifest names, per kind, as Arrow tables.
+
+    Call it under :func:`pokeviz.lock.reading`. Cost: one read per pack and per loose
+    sidecar (a few files once packed). Returns None for a kind without any file.
+
+    Raises:
+        CacheError: a Parquet file is missing or unreadable.
+    """
+    by_pack: dict[str, set[str]] = {}
+    loose = []
+    for name, entry in manifest.files.items():
+        if "pack" in entry:
+            by_pack.setdefault(entry["pack"], set()).add(display_name(name))
+        else:
+            loose.append(entry["sidecar"])
+    out: dict[str, Any] = {}
+    for kind in kinds:
+        parts = []
+        try:
+            for pack, names in sorted(by_pack.items()):
+                data = read_parquet(sidecar_paths(cache_dir, pack)[kind])
+                complete = manifest.packs.get(pack) == len(names)
+                parts.append(data if complete else filter_files(data, names))
+            for stem in loose:
+                parts.append(read_parquet(sidecar_paths(cache_dir, stem)[kind]))
+        except (OSError, ValueError) as exc:
+            raise CacheError(
+                f"{cache_dir / SIDECARS}: a cached summary cannot be read ({exc}); "
+                "run `pokeviz ingest --rebuild` on the run"
+            ) from exc
+        out[kind] = gather(parts, kind) if parts else None
+    return out
+
+
+def file_positions(
+    run: Run, files: Iterable[str]
+) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+    """Exact visits per tile of single log files, one file at a time, in the order given.
+
+    Args:
+        run: the run.
+        files: display names of log files (the ``file`` column of the views).
+
+    Yields:
+        ``(file, {"map", "x", "y", "visits": int64 arrays})``.
+
+    Cost: one read of the positions of the whole cache (the distinct tiles of each
+    file), then one slice per file.
+
+    Raises:
+        CacheError: no usable cache, or a name is not cached.
+    """
+    import pyarrow.compute as pc
+
+    with lock.reading(run.cache_dir):
+        manifest = load_manifest(run.cache_dir)
+        if manifest.raw is None:
+            raise CacheError(f"{run.cache_dir}: no usable cache; run `pokeviz ingest {run.path}`")
+        positions = load_tables(run.cache_dir, manifest, kinds=("positions",))["positions"]
+    cached = {display_name(n) for n in manifest.files}
+    order = pc.sort_indices(positions, sort_keys=[("file", "ascending")]) if positions else None
+    positions = positions.take(order) if positions is not None else None
+    names = np.asarray(positions.column("file").to_pylist() if positions else [], dtype=object)
+    for name in files:
+        if name not in cached:
+            raise CacheError(f"{run.cache_dir}: {name} is not in the cache; "
+                             f"run `pokeviz ingest {run.path}`")
+        lo, hi = np.searchsorted(names, name, "left"), np.searchsorted(names, name, "right")
+        part = positions.slice(lo, hi - lo) if positions is not None else None
+        yield name, {
+            c: np.asarray(part.column(c).to_numpy() if part is not None else [], dtype=np.int64)
+            for c in ("map", "x", "y", "visits")
+        }
+
+
