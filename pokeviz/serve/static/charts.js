@@ -85,6 +85,7 @@ function toClock(fig, clock) {
 }
 
 PV.react = function (el, fig, key) {
+  el.dataset.key = key;  // which run (and view) the chart shows
   fig.layout.uirevision = key;
   freeAxes(fig.layout);
   return Plotly.react(el, fig.data, fig.layout, PV.config);
@@ -122,6 +123,7 @@ PV.drawRewards = function (el, payload, opts) {
 
 PV.drawHeatmap = function (el, payload, key) {
   const fig = JSON.parse(JSON.stringify(payload.figure));
+  el.dataset.key = key;
   fig.layout.uirevision = key;  // axis ranges of a map are fixed: keep them
   return Plotly.react(el, fig.data, fig.layout, PV.config);
 };
