@@ -213,14 +213,18 @@ def milestone_table(found: Sequence[Any], last_step: int | None) -> Table:
         last_step: the run's last global step (for the share of training).
     """
     rows = []
-    for m in sorted(found, key=lambda m: (m.first_global_step, m.kind, str(m.key))):
-        share = (f"{m.first_global_step / last_step:.1%}" if last_step else "-")
-        rows.append((m.kind, str(m.key), m.name or "-", f"{m.first_global_step:,}", share))
-    return Table(caption="Exploration milestones", header=(
-        "kind", "key", "name", "first global step", "of training"), rows=rows,
-        numeric=frozenset({1, 3, 4}), notes=[
-            "Maps are exact: the first global step at which any entry of any log file was on "
-            "the map. Names come from the map table (none without one)."])
+    for m in sorted(found, key=lambda m: (m.first_global_step, m.kind, m.key)):
+        share = f"{m.first_global_step / last_step:.1%}" if last_step else "-"
+        rows.append((m.kind, str(m.key), m.label, f"{m.first_global_step:,}", share))
+    return Table(
+        caption="Exploration milestones",
+        header=("kind", "key", "milestone", "first global step", "of training"),
+        rows=rows or [("-", "-", "no position in these logs", "-", "-")],
+        numeric=frozenset({1, 3, 4}),
+        notes=["Maps are exact: the first global step at which any entry of any log file was "
+               "on the map (names from the map table). A badge count k is placed within one "
+               "log file: the first file whose maximum reached k, at its earliest sample "
+               "with k badges (else the file's last step)."])
 
 
 def report_run(
@@ -355,7 +359,7 @@ def variant_table(name: str, runs: Sequence[Any], reached: Sequence[Sequence[Any
         for m in found:
             key = (m.kind, str(m.key))
             steps.setdefault(key, {})[i] = m.first_global_step
-            names[key] = m.name or f"{m.kind} {m.key}"
+            names[key] = m.label
     import numpy as np
 
     order = sorted(steps, key=lambda k: (float(np.mean(list(steps[k].values()))), k))

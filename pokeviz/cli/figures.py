@@ -126,6 +126,9 @@ def _split_metrics(
 @click.option("--map-data", type=click.Path(dir_okay=False, path_type=Path),
               help="map_data.json for global tiles [default: $POKEVIZ_MAP_DATA, else "
               "searched from EXPERIMENTS_DIR upward].")
+@click.option("--report", is_flag=True,
+              help="Also write compare_{v1-v2-...}_report.pdf: every figure and per-variant "
+              "tables of runs, final scores (mean ± 95 % CI) and steps to milestones.")
 @plot_options(detail="Per-run")
 @fail_cleanly
 def compare(
@@ -135,6 +138,7 @@ def compare(
     output_dir: Path | None,
     metrics: tuple[str, ...],
     map_data: Path | None,
+    report: bool,
     formats: tuple[str, ...],
     jobs: int | None,
     verbose: bool,
@@ -159,6 +163,7 @@ def compare(
         pokeviz compare
         pokeviz compare v1 v4 --metric reward_total,badges --format png,pdf
         pokeviz compare --experiments-dir demo/experiments --runs latest
+        pokeviz compare v1 v4 --report
     """
     from ..plots.compare import compare_variants
 
@@ -184,3 +189,8 @@ def compare(
         echo_peak_memory()
     for line in result.lines():
         click.echo(line)
+    if report:
+        from ..report import compare_report
+
+        written = compare_report(result, experiments_dir=experiments_dir, output_dir=output_dir)
+        click.echo(f"wrote    {written.path}")
