@@ -1,17 +1,14 @@
-"""watch: the handler and the watcher with made-up events and clocks; the loop and the CLI
-on runs that a background writer creates slowly, like ``json.dump`` on a big list."""
+"""watch: the handler, the readiness policy and the watcher, with made-up events and
+clocks (no sleeps, no timing), on real log files and a real cache."""
 
 from __future__ import annotations
 
-import json
-import re
+import contextlib
+import os
 import shutil
-import signal
 import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -19,6 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from watchdog.events import (
+    DirCreatedEvent,
     DirModifiedEvent,
     FileClosedEvent,
     FileClosedNoWriteEvent,
@@ -29,94 +27,47 @@ from watchdog.events import (
     FileOpenedEvent,
 )
 
-import pokeviz.cache
-from pokeviz.cache import SIDECARS, read_manifest, update_cache
+from pokeviz.api import update_run
+from pokeviz.cache import SIDECARS, read_manifest
 from pokeviz.cli import main
 from pokeviz.discover import Run
-from pokeviz.query import connect
-from pokeviz.synth import synth_run, write_map_table
+from pokeviz.errors import RunNotFoundError
 from pokeviz.watch import (
     LogEventHandler,
     RunWatcher,
+    confirmed_removals,
     find_run,
-    looks_complete,
+    ready_files,
     render_figures,
-    watch_run,
 )
 
-from .conftest import nested_entries
-
-DEBOUNCE = 0.5
-POLL = 0.3
-
-
-# ---------------------------------------------------------------------------
-# Fixtures and helpers
+from .watch_support import (
+    DEADLINE_SECONDS,
+    Reads,
+    count_reads,
+    cut,
+    empty_run,
+    payload,
+    pokeviz_command,
+    status_lines,
+    thread_leak_check,
+    wait_until,
+)
 
 
 @pytest.fixture(autouse=True)
 def no_leaked_threads() -> Iterator[None]:
-    """Fail any test that leaves a thread running (observers must be stopped and joined)."""
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + 2.0
-    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    while leaked and time.monotonic() < deadline:
-        time.sleep(0.02)  # a thread that is finishing gets a moment; a leaked one does not
-        leaked = [t for t in leaked if t.is_alive()]
-    assert not leaked, f"threads left running: {leaked}"
-
-
-class Reads:
-    """Every ``ingest_file`` call of this process: (name, status, size_bytes)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, int]] = []
-        self._lock = threading.Lock()
-
-    def of(self, name: str) -> list[str]:
-        with self._lock:
-            return [status for n, status, _ in self.calls if n == name]
+    yield from thread_leak_check()
 
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> Reads:
-    """Count the cache's reads of log files (use ``jobs=1`` so they happen here)."""
-    record = Reads()
-    original = pokeviz.cache.ingest_file
-
-    def counting(path: Any, **kwargs: Any) -> Any:
-        summary = original(path, **kwargs)
-        with record._lock:
-            record.calls.append((summary.file, summary.status, summary.size_bytes))
-        return summary
-
-    monkeypatch.setattr(pokeviz.cache, "ingest_file", counting)
-    return record
-
-
-def payload(index: int, n: int = 60) -> bytes:
-    """A complete nested_total log file of ``n`` entries, as ``json.dump(indent=2)`` writes."""
-    entries = nested_entries(n, total_steps=(index + 1) * n, start=index)
-    return json.dumps(entries, indent=2).encode()
-
-
-def cut(data: bytes) -> int:
-    """A place in the middle of an entry (never right after a ``]``)."""
-    middle = len(data) // 2
-    while data[middle - 1 : middle] in (b"]", b"}", b" ", b"\n"):
-        middle += 1
-    return middle
-
-
-def empty_run(tmp_path: Path) -> Run:
-    run = Run(tmp_path / "experiments" / "v4" / "20260101_000000")
-    run.logs_dir.mkdir(parents=True)
-    return run
+    return count_reads(monkeypatch)
 
 
 def make_watcher(run: Run, **kwargs: Any) -> tuple[RunWatcher, list[str], list[int]]:
-    """A watcher with jobs=1, a render that records the cached entry count, a fixed clock."""
+    """A watcher with jobs=1, a render that records the cached entry count, a fixed clock,
+    drawing inside ``tick`` (so every test step is deterministic)."""
     lines: list[str] = []
     renders: list[int] = []
 
@@ -124,7 +75,7 @@ def make_watcher(run: Run, **kwargs: Any) -> tuple[RunWatcher, list[str], list[i
         renders.append(sum(e["entries"] for e in read_manifest(r.cache_dir)[0].values()))
 
     options = {"debounce_seconds": 10.0, "poll_seconds": 1.0, "jobs": 1, "on_status": lines.append,
-               "wall_clock": lambda: 0.0, "render": render}
+               "wall_clock": lambda: 0.0, "render": render, "render_in_background": False}
     options.update(kwargs)
     return RunWatcher(run, **options), lines, renders
 
@@ -179,26 +130,6 @@ def test_handler_ignores_own_reads_directories_and_other_files() -> None:
     changes = handler.take()
     assert changes.finished == frozenset() and changes.written == frozenset()
     assert not handler.wake.is_set()
-
-
-@pytest.mark.parametrize(
-    ("text", "complete"),
-    [
-        (b'[{"step": 1}]', True),
-        (b'[\n  {\n    "step": 1\n  }\n]', True),
-        (b'[\n  {\n    "step": 1\n  }\n]\n\n', True),
-        (b"[]", True),
-        (b'[{"step": 1, "levels": [6, 0]', False),  # cut right after an inner list
-        (b'[\n  {\n    "levels": [\n      6\n    ]', False),
-        (b'[{"step": 1}, {"st', False),
-        (b"", False),
-    ],
-)
-def test_looks_complete(tmp_path: Path, text: bytes, complete: bool) -> None:
-    path = tmp_path / "stats_1.json"
-    path.write_bytes(text)
-    assert looks_complete(path) is complete
-    assert not looks_complete(tmp_path / "missing.json")
 
 
 # ---------------------------------------------------------------------------
@@ -291,11 +222,12 @@ def test_renders_at_most_once_per_debounce_and_drops_deleted_files(tmp_path: Pat
     assert not watcher.tick(12.0).rendered
     (run.logs_dir / "stats_2.json").unlink()
     feed(watcher, FileDeletedEvent(str(run.logs_dir / "stats_2.json")))
-    tick = watcher.tick(12.0)
+    assert watcher.tick(12.0).update is None  # one listing lacks it: not removed yet
+    tick = watcher.tick(100.0)  # the next periodic check's listing agrees
     assert tick.update is not None and tick.update.removed == 1
     assert "files 2 (2 ok)  entries 120" in lines[-1] and "removed 1" in lines[-1]
-    assert not watcher.tick(21.9).rendered
-    assert watcher.tick(22.0).rendered and renders == [60, 180, 120]
+    assert not watcher.tick(109.9).rendered
+    assert watcher.tick(110.0).rendered and renders == [60, 180, 120]
 
 
 def test_bad_file_and_failed_render_are_reported_and_watching_goes_on(tmp_path: Path) -> None:
@@ -333,7 +265,7 @@ def test_files_a_renderer_reads_itself_are_reported_without_another_render(
 
     def updating_render(r: Run) -> SimpleNamespace:
         renders.append(1)
-        return SimpleNamespace(report=SimpleNamespace(update=update_cache(r, jobs=1)))
+        return SimpleNamespace(report=SimpleNamespace(update=update_run(r, jobs=1)))
 
     watcher, lines, _ = make_watcher(run, render=updating_render, debounce_seconds=1.0)
     (run.logs_dir / "stats_1.json").write_bytes(payload(0))
@@ -385,247 +317,243 @@ def test_find_run_waits_for_json_logs_and_takes_a_variants_latest_run(tmp_path: 
     assert find_run(variant)[0] == Run((variant / "20260102_000000").resolve())
 
 
+
+
+def test_handler_records_names_per_folder_and_folder_events() -> None:
+    handler = LogEventHandler()
+    a, b = "/exp/v4/20260101_000000/json_logs", "/exp/v1/20260101_000000/json_logs"
+    handler.dispatch(FileClosedEvent(f"{a}/stats_1.json"))
+    handler.dispatch(FileModifiedEvent(f"{b}/stats_2.json"))
+    handler.dispatch(FileClosedEvent(f"{b}/stats_3.json"))
+    assert not handler.folders_changed.is_set()
+    handler.dispatch(DirCreatedEvent("/exp/v2"))
+    assert handler.folders_changed.is_set() and handler.wake.is_set()
+    by_folder = handler.take_by_folder()
+    assert by_folder[a].finished == {"stats_1.json"} and by_folder[a].written == frozenset()
+    assert by_folder[b].finished == {"stats_3.json"} and by_folder[b].written == {"stats_2.json"}
+    assert handler.take_by_folder() == {}
+
+
 # ---------------------------------------------------------------------------
-# The observe loop in this process, with real observers and a background writer
+# The readiness policy: a pure function of versions, events and checks
 
 
-class Writer(threading.Thread):
-    """Copies log files into a run in ``chunks`` writes, like a slow ``json.dump``."""
+def test_ready_files_follows_the_written_policy() -> None:
+    changed = {"closed.json": (10, 1), "stable.json": (20, 2), "grew.json": (30, 3),
+               "complete.json": (40, 4), "new.json": (50, 5)}
+    asked: list[str] = []
 
-    def __init__(self, sources: list[Path], logs_dir: Path, *, chunks: int = 5,
-                 gap_seconds: float = 0.05, start_delay_seconds: float = 0.0) -> None:
-        super().__init__(name="log-writer")
-        self.sources, self.logs_dir, self.chunks = sources, logs_dir, chunks
-        self.gap_seconds, self.start_delay_seconds = gap_seconds, start_delay_seconds
-        self.finished_at: float | None = None
-        self.error: BaseException | None = None
+    def complete(name: str) -> bool:
+        asked.append(name)
+        return name == "complete.json"
 
-    def run(self) -> None:
-        try:
-            time.sleep(self.start_delay_seconds)
-            self.logs_dir.mkdir(parents=True, exist_ok=True)
-            for source in self.sources:
-                data = source.read_bytes()
-                step = -(-len(data) // self.chunks)
-                with open(self.logs_dir / source.name, "wb") as handle:
-                    for start in range(0, len(data), step):
-                        handle.write(data[start : start + step])
-                        handle.flush()
-                        time.sleep(self.gap_seconds)
-            self.finished_at = time.monotonic()
-        except BaseException as exc:  # surfaced by the test
-            self.error = exc
+    seen = {"stable.json": (20, 2), "grew.json": (29, 3)}
+    result = ready_files(changed, finished={"closed.json"}, check=True, seen_at_check=seen,
+                         looks_complete=complete)
+    assert result.ready == {"closed.json", "stable.json", "complete.json"}
+    assert result.seen_at_check == {"grew.json": (30, 3), "new.json": (50, 5)}
+    assert sorted(asked) == ["complete.json", "grew.json", "new.json"]  # only undecided files
+    # Between checks "stable" cannot be decided, and what was seen is kept for the next check.
+    between = ready_files(changed, finished=(), check=False, seen_at_check=seen,
+                          looks_complete=lambda name: False)
+    assert between.ready == frozenset() and between.seen_at_check == seen
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll ``condition`` until true; return the seconds waited."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
-    return time.monotonic() - started
+def test_removal_needs_two_listings_that_agree() -> None:
+    cached = {"a.json", "b.json", "c.json"}
+    assert confirmed_removals(cached, set(), None) == frozenset()  # first listing: unknown
+    assert confirmed_removals(cached, {"a.json"}, cached) == frozenset()
+    assert confirmed_removals(cached, {"a.json"}, {"a.json", "c.json"}) == {"b.json"}
+    assert confirmed_removals(cached, set(), {"a.json"}) == {"b.json", "c.json"}
 
 
-@pytest.fixture(scope="module")
-def sources(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """Four synthetic log files (~0.9 MB each) to copy in slowly."""
-    made = synth_run(tmp_path_factory.mktemp("src"), files=4, envs=4, steps_per_env=256, seed=3)
-    return list(made.files)
+# ---------------------------------------------------------------------------
+# Hardening: listing failures, a deleted run, paths that can never be a run
 
 
-@pytest.mark.parametrize("poll", [False, True], ids=["events", "poll"])
-def test_watch_run_reads_each_new_file_once(
-    tmp_path: Path, sources: list[Path], reads: Reads, poll: bool
+@pytest.fixture
+def unlistable(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
+    """Folders in this set cannot be listed, as after ``chmod 000`` (tests run as root,
+    where chmod does not stop a listing)."""
+    blocked: set[str] = set()
+    scandir = os.scandir
+
+    def guarded(path: Any = ".") -> Any:
+        if os.fspath(path) in blocked:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", guarded)
+    yield blocked
+
+
+def test_an_unreadable_json_logs_removes_nothing(
+    tmp_path: Path, reads: Reads, unlistable: set[str]
 ) -> None:
-    run = Run(tmp_path / "experiments" / "v4" / "20260101_000000")
-    lines: list[str] = []
-    renders: list[int] = []
-    stop = threading.Event()
+    run = empty_run(tmp_path)
+    for index in range(3):
+        (run.logs_dir / f"stats_{index + 1}.json").write_bytes(payload(index))
+    watcher, lines, _ = make_watcher(run, poll_seconds=1.0)
+    watcher.catch_up(0.0)
+    sidecars = sorted((run.cache_dir / SIDECARS).iterdir())
+    assert len(watcher.cached) == 3 and sidecars
+    unlistable.add(str(run.logs_dir))
+    for now in (1.0, 2.0, 3.0):  # a few seconds of checks while it cannot be listed
+        watcher.tick(now)
+    assert sum("cannot be listed" in line for line in lines) == 1, lines
+    assert not any("removed 3" in line for line in lines)
+    assert len(read_manifest(run.cache_dir)[0]) == 3
+    assert sorted((run.cache_dir / SIDECARS).iterdir()) == sidecars
+    unlistable.clear()
+    for now in (4.0, 5.0, 6.0):
+        assert watcher.tick(now).update is None  # readable again: nothing to read or drop
+    assert len(reads.calls) == 3  # no file was read again
 
-    def render(r: Run) -> None:
-        renders.append(sum(e["entries"] for e in read_manifest(r.cache_dir)[0].values()))
 
-    loop = threading.Thread(target=watch_run, name="watch-loop", args=(run.path,), kwargs={
-        "debounce_seconds": DEBOUNCE, "poll": poll, "poll_seconds": POLL, "render": render,
-        "jobs": 1, "stop_event": stop, "on_status": lines.append})
-    writer = Writer(sources, run.logs_dir, start_delay_seconds=0.3)
-    loop.start()
-    writer.start()
-    try:
-        writer.join()
-        assert writer.error is None
-        total = sum(int(s.stat().st_size > 0) for s in sources)
-        wait_until(lambda: len(read_manifest(run.cache_dir)[0]) == total
-                   and all(reads.of(s.name)[-1:] == ["ok"] for s in sources),
-                   DEBOUNCE + 5, "every file cached ok")
-        wait_until(lambda: renders and renders[-1] == 4 * 1024 - 512, DEBOUNCE + 5, "a render")
-    finally:
-        stop.set()
-        loop.join(timeout=10)
-    assert not loop.is_alive()
-    assert lines[0].startswith("waiting: ") and lines[-1] == "stopped"
-    sizes = {s.name: s.stat().st_size for s in sources}
-    for name, status, size in reads.calls:
-        assert status != "ok" or size == sizes[name], f"{name} cached ok while incomplete"
-    for source in sources:
-        statuses = reads.of(source.name)
-        assert statuses.count("ok") == 1 and len(statuses) <= 2, (source.name, statuses)
+def test_a_folder_that_looks_empty_for_one_listing_removes_nothing(tmp_path: Path) -> None:
+    run = empty_run(tmp_path)
+    for index in range(3):
+        (run.logs_dir / f"stats_{index + 1}.json").write_bytes(payload(index))
+    watcher, lines, _ = make_watcher(run, poll_seconds=1.0)
+    watcher.catch_up(0.0)
+    watcher.tick(1.0)
+    away = run.path / "json_logs.away"
+    run.logs_dir.rename(away)  # a network file system showing an empty folder for a moment
+    run.logs_dir.mkdir()
+    assert watcher.tick(2.0).update is None
+    run.logs_dir.rmdir()
+    away.rename(run.logs_dir)
+    assert watcher.tick(3.0).update is None
+    assert len(read_manifest(run.cache_dir)[0]) == 3
+    assert not any("removed" in line and "removed 0" not in line for line in lines)
+
+
+def test_deleting_the_run_while_watching_never_recreates_it(tmp_path: Path) -> None:
+    """``rm -rf RUN`` half way: plots/ is gone, log files are going, one was just written."""
+    run = empty_run(tmp_path)
+    names = [f"stats_{index + 1}.json" for index in range(3)]
+    for index, name in enumerate(names):
+        (run.logs_dir / name).write_bytes(payload(index))
+    watcher, lines, renders = make_watcher(run, debounce_seconds=0.5)
+    watcher.catch_up(0.0)
+    assert watcher.tick(0.0).rendered and renders == [180]
+    shutil.rmtree(run.plots_dir)
+    (run.logs_dir / names[0]).write_bytes(payload(5))  # training's last write, closed now
+    feed(watcher, FileClosedEvent(str(run.logs_dir / names[0])))
+    for name in names[1:]:
+        (run.logs_dir / name).unlink()
+        feed(watcher, FileDeletedEvent(str(run.logs_dir / name)))
+    assert watcher.tick(0.2).update is None  # writing now would recreate plots/
+    shutil.rmtree(run.logs_dir)  # rm -rf goes on, and removes RUN once it is empty
+    with contextlib.suppress(OSError):
+        run.path.rmdir()
+    for now in (0.3, 1.0, 2.0, 3.0):
+        watcher.tick(now)
+    assert not run.path.exists(), sorted(p for p in run.path.rglob("*"))
+    assert renders == [180]
+    assert sum("no json_logs/ folder" in line for line in lines) == 1, lines
+
+
+def test_clearing_plots_while_watching_rebuilds_the_cache_at_a_later_check(
+    tmp_path: Path,
+) -> None:
+    run = empty_run(tmp_path)
+    (run.logs_dir / "stats_1.json").write_bytes(payload(0))
+    watcher, lines, _ = make_watcher(run, poll_seconds=1.0)
+    watcher.catch_up(0.0)
+    shutil.rmtree(run.plots_dir)  # the user clears the figures and the cache on purpose
+    (run.logs_dir / "stats_2.json").write_bytes(payload(1))
+    feed(watcher, FileClosedEvent(str(run.logs_dir / "stats_2.json")))
+    assert watcher.tick(0.5).update is None
+    assert watcher.tick(1.0).update is None  # the first check that sees plots/ gone
+    tick = watcher.tick(2.0)  # the next check still finds the run: write
+    assert sorted(tick.read) == ["stats_1.json", "stats_2.json"]  # the cache was gone too
+    assert set(read_manifest(run.cache_dir)[0]) == {"stats_1.json", "stats_2.json"}
+
+
+@pytest.mark.parametrize("where", ["a regular file", "a path below a log file"])
+def test_watch_fails_at_once_on_a_path_that_can_never_be_a_run(
+    tmp_path: Path, where: str
+) -> None:
+    log = tmp_path / "v4" / "20260101_000000" / "json_logs" / "stats_1.json"
+    log.parent.mkdir(parents=True)
+    log.write_bytes(payload(0))
+    path = log if where == "a regular file" else log / "json_logs"
+    result = subprocess.run(pokeviz_command("watch", str(path)), capture_output=True,
+                            text=True, timeout=DEADLINE_SECONDS, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"Error: {path}: ") and "pass a run or variant directory" in line
+    with pytest.raises(RunNotFoundError):
+        find_run(path)
 
 
 # ---------------------------------------------------------------------------
-# The CLI as a subprocess, as a user runs it
+# Redraws in the background: reading goes on while the figures are drawn
 
 
-def pokeviz_command(*args: str, slow_ingest_seconds: float = 0.0) -> list[str]:
-    """``pokeviz ARGS`` with this interpreter; optionally every file read takes longer."""
-    code = "from pokeviz.cli import main\nmain()"
-    if slow_ingest_seconds:
-        code = (
-            "import time, pokeviz.cache as c\n"
-            "read = c.ingest_file\n"
-            "def slow(*a, **k):\n"
-            f"    time.sleep({slow_ingest_seconds})\n"
-            "    return read(*a, **k)\n"
-            "c.ingest_file = slow\n" + code
-        )
-    return [sys.executable, "-c", code, *args]
+def test_a_file_finished_during_a_redraw_is_read_before_the_redraw_ends(
+    tmp_path: Path, reads: Reads
+) -> None:
+    run = empty_run(tmp_path)
+    (run.logs_dir / "stats_1.json").write_bytes(payload(0))
+    drawing, release = threading.Event(), threading.Event()
+    drawn: list[int] = []
 
+    def slow_render(r: Run) -> SimpleNamespace:
+        drawn.append(len(read_manifest(r.cache_dir)[0]))  # a renderer reads the cache first
+        drawing.set()
+        assert release.wait(DEADLINE_SECONDS), "the test never released the redraw"
+        return SimpleNamespace(paths=["a.png", "b.png"])
 
-class WatchProcess:
-    """``pokeviz watch`` in a subprocess; its output goes to files the test can poll."""
-
-    def __init__(self, tmp_path: Path, *args: str, slow_ingest_seconds: float = 0.0) -> None:
-        self.out_path, self.err_path = tmp_path / "watch.out", tmp_path / "watch.err"
-        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.process = subprocess.Popen(
-                pokeviz_command("watch", *args, slow_ingest_seconds=slow_ingest_seconds),
-                stdout=out, stderr=err,
-            )
-
-    @property
-    def output(self) -> str:
-        return self.out_path.read_text()
-
-    def wait_for(self, pattern: str, timeout: float) -> float:
-        return wait_until(lambda: re.search(pattern, self.output, re.M) is not None, timeout,
-                          f"{pattern!r} in the output of pokeviz watch:\n{self.output}"
-                          f"{self.err_path.read_text()}")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise
-
-
-def sql_json(run_dir: Path, query: str) -> list[dict]:
-    """``pokeviz sql --no-update``: what the cache holds now, without updating it."""
-    result = subprocess.run(
-        pokeviz_command("sql", str(run_dir), query, "--format", "json", "--no-update"),
-        capture_output=True, text=True, check=False,
-    )
-    return json.loads(result.stdout) if result.returncode == 0 else []
-
-
-@pytest.mark.parametrize("poll", [False, True], ids=["events", "poll"])
-def test_cli_watch_end_to_end(tmp_path: Path, sources: list[Path], poll: bool) -> None:
-    run_dir = tmp_path / "experiments" / "v4" / "20260101_000000"  # does not exist yet
-    total = 4 * 1024 - 512
-    map_data = write_map_table(tmp_path / "map_data.json")
-    watch = WatchProcess(tmp_path, str(run_dir), "--debounce-seconds", str(DEBOUNCE),
-                         "--poll-seconds", str(POLL), "--map-data", str(map_data), "-v",
-                         *(["--poll"] if poll else []))
-    writer = Writer(sources, run_dir / "json_logs", start_delay_seconds=0.0)
+    watcher, lines, _ = make_watcher(run, render=slow_render, render_in_background=True,
+                                     debounce_seconds=0.0)
     try:
-        watch.wait_for(r"^waiting: .* does not exist yet", 20)
-        writer.start()
-        writer.join()
-        assert writer.error is None and writer.finished_at is not None
-        query = "SELECT count(*) AS files, sum(entries) AS entries FROM files WHERE status = 'ok'"
-        cached_after = wait_until(lambda: sql_json(run_dir, query) == [
-            {"files": 4, "entries": total}], DEBOUNCE + 5, "every entry in pokeviz sql")
-        # The figures drawn after the status line that shows every entry.
-        rendered_after = watch.wait_for(
-            rf"files 4 \(4 ok\)  entries {total:,}  steps 1 … {total:,}.*\n(.*\n)*?"
-            r"\d\d:\d\d:\d\d  figures (updated|not updated)", DEBOUNCE + 5)
+        watcher.catch_up(0.0)
+        assert not watcher.tick(0.0).rendered  # the redraw started and is still running
+        wait_until(drawing.is_set, "the redraw to start")
+        (run.logs_dir / "stats_2.json").write_bytes(payload(1))
+        feed(watcher, FileClosedEvent(str(run.logs_dir / "stats_2.json")))
+        tick = watcher.tick(1.0)
+        assert tick.read == ["stats_2.json"] and not tick.rendered
+        assert not release.is_set() and reads.of("stats_2.json") == ["ok"]
+        assert lines[-1].endswith("files 2 (2 ok)  entries 120  steps 1 … 120  read 1, "
+                                  "removed 0  problems 0")
+        # A redraw is due, but it waits for the running one: only the next check counts.
+        assert watcher.seconds_until_due(1.0) == pytest.approx(1.0)
+        release.set()  # the running redraw ends and wakes the loop
+        wait_until(lambda: watcher.tick(2.0).rendered, "the first redraw to end")
+        assert "  figures updated (2 files) in " in lines[-1]
+        wait_until(lambda: watcher.tick(3.0).rendered, "the second redraw")
+        assert drawn == [1, 2]
     finally:
-        if writer.is_alive():
-            writer.join()
-        code = watch.stop()
-    assert code == 0, watch.err_path.read_text()
-    output = watch.output
-    print(f"\n[{'poll' if poll else 'events'}] after the last write: cache complete in "
-          f"<= {cached_after:.2f} s, figures in <= {rendered_after:.2f} s more")
-    sizes = {s.name: s.stat().st_size for s in sources}
-    reads = re.findall(r"^  read (\S+): (\w+), [\d,]+ entries, ([\d,]+) bytes$", output, re.M)
-    assert {name for name, _, _ in reads} == set(sizes)
-    for name, status, size in reads:  # every read is printed with -v: none ok while short
-        assert status != "ok" or int(size.replace(",", "")) == sizes[name], (name, size)
-    assert output.rstrip().endswith("stopped (SIGTERM)")
-    plots = pytest.importorskip("pokeviz.plots")
-    if not hasattr(plots, "plot_run"):
-        pytest.skip("pokeviz.plots.plot_run is not written yet: the cache half passed")
-    last_status = output.index(f"entries {total:,}")
-    assert re.search(r"figures updated \(2 files\)", output[last_status:]), output
-    figures = sorted(p.name for p in (run_dir / "plots").glob("*.png"))
-    assert figures == ["v4_20260101_000000_heatmap.png", "v4_20260101_000000_rewards.png"]
-    last_write = time.time() - (time.monotonic() - writer.finished_at)
-    assert all((run_dir / "plots" / name).stat().st_mtime >= last_write for name in figures)
+        release.set()
+        watcher.close()
 
 
-def test_sigterm_during_ingest_then_restart_equals_a_clean_cache(tmp_path: Path) -> None:
-    made = synth_run(tmp_path / "a", files=10, envs=4, steps_per_env=256, seed=5)
-    manifest_path = made.run_dir / "plots" / ".cache" / "manifest.json"
-    watch = WatchProcess(tmp_path, str(made.run_dir), "--debounce-seconds", "0",
-                         slow_ingest_seconds=0.4)
-    try:
-        watch.wait_for(r"catching up", 20)
-        time.sleep(0.9)  # a few files are read (at 0.4 s each), most are not
-        signalled = time.monotonic()
-        code = watch.stop(signal.SIGTERM)
-        exit_seconds = time.monotonic() - signalled
-    finally:
-        watch.stop(signal.SIGKILL)
-    assert code == 0 and watch.output.rstrip().endswith("stopped (SIGTERM)")
-    assert exit_seconds < 3.0
-    cached = read_manifest(manifest_path.parent)[0] if manifest_path.exists() else {}
-    assert len(cached) < 10, "SIGTERM came too late to interrupt the catch-up"
-    restart = WatchProcess(tmp_path, str(made.run_dir), "--debounce-seconds", "0")
-    try:
-        restart.wait_for(r"files 10 \(10 ok\)", 30)
-    finally:
-        assert restart.stop(signal.SIGTERM) == 0
-    run = Run(made.run_dir)
-    after_restart = read_manifest(run.cache_dir)[0], views(run), sorted(
-        p.name for p in (run.cache_dir / SIDECARS).iterdir())
-    shutil.rmtree(run.cache_dir)
-    update_cache(run)
-    clean = read_manifest(run.cache_dir)[0], views(run), sorted(
-        p.name for p in (run.cache_dir / SIDECARS).iterdir())
-    assert after_restart == clean
+# ---------------------------------------------------------------------------
+# One status line per update
 
 
-def views(run: Run) -> dict[str, list]:
-    con = connect(run)
-    try:
-        return {view: con.execute(f"SELECT * FROM {view}").fetchall()
-                for view in ("files", "samples", "positions", "tiles", "file_stats")}
-    finally:
-        con.close()
-
-
-def test_ctrl_c_stops_with_exit_130(tmp_path: Path) -> None:
-    made = synth_run(tmp_path / "a", files=2, envs=2, steps_per_env=32)
-    watch = WatchProcess(tmp_path, str(made.run_dir), "--debounce-seconds", "0")
-    try:
-        watch.wait_for(r"files 2 \(2 ok\)", 20)
-        code = watch.stop(signal.SIGINT)
-    finally:
-        watch.stop(signal.SIGKILL)
-    assert code == 130, watch.output + watch.err_path.read_text()
-    assert "stopped (Ctrl-C)" in watch.err_path.read_text()
+def test_one_status_line_per_update(tmp_path: Path) -> None:
+    run = empty_run(tmp_path)
+    watcher, lines, _ = make_watcher(run, debounce_seconds=0.0, poll_seconds=1.0)
+    watcher.catch_up(0.0)
+    now = 0.0
+    for index in range(3):
+        path = run.logs_dir / f"stats_{index + 1}.json"
+        path.write_bytes(payload(index))
+        feed(watcher, FileCreatedEvent(str(path)), FileModifiedEvent(str(path)),
+             FileClosedEvent(str(path)))
+        for _ in range(3):  # the event tick, then periodic checks with nothing new
+            now += 1.0
+            watcher.tick(now)
+    shown = status_lines(lines)
+    assert shown == [
+        "files 0  entries 0  steps none  read 0, removed 0  problems 0",
+        "files 1 (1 ok)  entries 60  steps 1 … 60  read 1, removed 0  problems 0",
+        "files 2 (2 ok)  entries 120  steps 1 … 120  read 1, removed 0  problems 0",
+        "files 3 (3 ok)  entries 180  steps 1 … 180  read 1, removed 0  problems 0",
+    ], lines
+    assert sum("figures updated" in line for line in lines) == 3
