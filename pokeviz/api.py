@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,7 @@ def open_run(
     seed: int = 0,
     fast_path_max_bytes: int = FAST_PATH_MAX_BYTES,
     order: Callable[[list[Path]], Iterable[Path]] | None = None,
+    executor: Executor | None = None,
 ) -> RunView:
     """Bring a run's cache up to date, open its views and summarize them.
 
@@ -211,6 +213,8 @@ def open_run(
         progress: ``progress(done_bytes, total_bytes)`` during the ingest.
         reservoir_size, seed: the ``reservoir`` view's size and which sample it holds.
         fast_path_max_bytes, order: see :func:`pokeviz.cache.update_cache`.
+        executor: read the stale files on it instead of ``jobs`` local processes, e.g.
+            a Dask cluster's (:func:`pokeviz.cluster.cluster_executor`); same cache.
 
     Returns:
         A :class:`RunView`: the run, its :class:`IngestReport` and the connection.
@@ -235,6 +239,7 @@ def open_run(
             progress=progress,
             fast_path_max_bytes=fast_path_max_bytes,
             order=order,
+            executor=executor,
         )
         if update
         else CacheUpdate()
@@ -258,12 +263,13 @@ def ingest(
     order: Callable[[list[Path]], Iterable[Path]] | None = None,
     progress: Callable[[int, int], Any] | None = None,
     reservoir_size: int = RESERVOIR_SIZE,
+    executor: Executor | None = None,
 ) -> IngestReport:
     """Bring a run's cache up to date and summarize it (``pokeviz ingest``).
 
     Args:
         run, variant, experiments_dir, jobs, rebuild, fast_path_max_bytes, order,
-            progress, reservoir_size: as for :func:`open_run`.
+            progress, reservoir_size, executor: as for :func:`open_run`.
 
     Returns:
         The report (counts, step range, tiles, problems).
@@ -281,6 +287,7 @@ def ingest(
         order=order,
         progress=progress,
         reservoir_size=reservoir_size,
+        executor=executor,
     ) as view:
         return view.report
 

@@ -19,6 +19,9 @@ from .common import echo_peak_memory, fail_cleanly, main, progress_bar, run_opti
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: cores].")
 @click.option("--rebuild", is_flag=True, help="Read every log file again.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any file has a problem.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Read the files on a Dask cluster: tcp://HOST:PORT, a scheduler file, "
+              "or local:N (N local worker processes). Needs pokeviz[cluster].")
 @click.option("-v", "--verbose", is_flag=True, help="Per-file detail and tracebacks.")
 @fail_cleanly
 def ingest(
@@ -28,6 +31,7 @@ def ingest(
     jobs: int | None,
     rebuild: bool,
     strict: bool,
+    scheduler: str | None,
     verbose: bool,
 ) -> None:
     """Bring a run's Parquet cache up to date and print a summary.
@@ -38,6 +42,7 @@ def ingest(
     \b
     Example:
         pokeviz ingest experiments/v4/20260101_000000 --jobs 2
+        pokeviz ingest experiments/v4 --scheduler tcp://10.0.0.5:8786
     """
     from ..api import ingest as ingest_run
     from ..discover import resolve_run
@@ -48,7 +53,13 @@ def ingest(
         click.echo(f"note: ijson uses the slow {ijson_backend()} backend (no C extension)")
     update, close = progress_bar("ingest")
     try:
-        report = ingest_run(found, jobs=jobs, rebuild=rebuild, progress=update)
+        if scheduler is None:
+            report = ingest_run(found, jobs=jobs, rebuild=rebuild, progress=update)
+        else:
+            from ..cluster import cluster_executor
+
+            with cluster_executor(scheduler) as executor:
+                report = ingest_run(found, rebuild=rebuild, progress=update, executor=executor)
     finally:
         close()
     for line in report.lines():
