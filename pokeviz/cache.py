@@ -35,34 +35,31 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import lock
 from .discover import Run, list_log_files
 from .errors import CacheError, OutputError
-from .ingest import FAST_PATH_MAX_BYTES, FileSummary, ingest_file
 from .manifest import (
     CACHE_VERSION,
+    KINDS,
     MANIFEST,
+    PACK_PREFIX,
+    SIDECARS,
     Manifest,
+    display_name,
     load_manifest,
+    parquet_ok,
     read_manifest,
+    sidecar_paths,
+    sidecar_stem,
     write_manifest,
 )
 from .outputs import os_error_message, remove_stale_temps
 from .packs import file_positions, load_tables, pack_loose, remove_unnamed
-from .sidecars import (
-    KINDS,
-    PACK_PREFIX,
-    SIDECARS,
-    display_name,
-    parquet_bytes,
-    parquet_ok,
-    sidecar_paths,
-    sidecar_stem,
-    summary_tables,
-    write_tables,
-)
+
+if TYPE_CHECKING:
+    from .ingest import FileSummary
 
 __all__ = [
     "CACHE_VERSION", "MANIFEST", "PACK_PREFIX", "SIDECARS", "CacheUpdate", "cached_versions",
@@ -117,7 +114,9 @@ def manifest_entry(summary: FileSummary) -> dict[str, Any]:
     }
 
 
-def ingest_job(path: str, cache_dir: str, fast_path_max_bytes: int) -> dict[str, Any]:
+def ingest_job(
+    path: str, cache_dir: str, fast_path_max_bytes: int | None = None
+) -> dict[str, Any]:
     """Read one log file and write its loose sidecars; the unit of work of every worker.
 
     Module-level and picklable, for a process pool or a Dask ``Client.get_executor()``.
@@ -131,6 +130,11 @@ def ingest_job(path: str, cache_dir: str, fast_path_max_bytes: int) -> dict[str,
     Raises:
         OutputError: the sidecars cannot be written although the folder is writable.
     """
+    from .ingest import ingest_file
+    from .sidecars import parquet_bytes, summary_tables, write_tables
+
+    if fast_path_max_bytes is None:
+        from .ingest import FAST_PATH_MAX_BYTES as fast_path_max_bytes
     summary = ingest_file(path, fast_path_max_bytes=fast_path_max_bytes)
     entry = manifest_entry(summary)
     tables = summary_tables(summary)
@@ -259,7 +263,7 @@ def update_cache(
     only: Iterable[str] | None = None,
     rebuild: bool = False,
     progress: Callable[[int, int], Any] | None = None,
-    fast_path_max_bytes: int = FAST_PATH_MAX_BYTES,
+    fast_path_max_bytes: int | None = None,
     order: Callable[[list[Path]], Iterable[Path]] | None = None,
     executor: Executor | None = None,
 ) -> CacheUpdate:
@@ -273,7 +277,8 @@ def update_cache(
             (deleted files are still dropped). Used by ``watch``.
         rebuild: read every file again, whatever the manifest says.
         progress: called as ``progress(bytes_done, bytes_total)`` after each file.
-        fast_path_max_bytes: passed to :func:`pokeviz.ingest.ingest_file`.
+        fast_path_max_bytes: passed to :func:`pokeviz.ingest.ingest_file` (default:
+            its ``FAST_PATH_MAX_BYTES``).
         order: reorders the stale files before they are read (tests use it to show
             that the result does not depend on processing order).
         executor: run :func:`ingest_job` on it (e.g. a Dask ``Client.get_executor()``)
@@ -385,7 +390,7 @@ class _Writer:
         self.last_write = time.monotonic()
 
     def ingest(
-        self, stale: list[Path], jobs: int | None, fast_path_max_bytes: int,
+        self, stale: list[Path], jobs: int | None, fast_path_max_bytes: int | None,
         executor: Executor | None,
     ) -> list[tuple[str, str, str]]:
         """Read ``stale``; return problems of files that could not be read at all."""
@@ -407,6 +412,8 @@ class _Writer:
     def record(self, result: dict[str, Any]) -> None:
         name, entry = result["file"], result["entry"]
         if result["parquet"] is not None:
+            from .sidecars import write_tables
+
             write_tables(self.cache_dir, entry["sidecar"], result["parquet"])
         self.manifest.files[name] = entry
         self.buffer[name] = result["tables"]
@@ -421,7 +428,7 @@ class _Writer:
 
 
 def _results(
-    stale: list[Path], cache_dir: Path, jobs: int | None, fast_path_max_bytes: int,
+    stale: list[Path], cache_dir: Path, jobs: int | None, fast_path_max_bytes: int | None,
     executor: Executor | None,
 ) -> Iterator[tuple[Path, dict[str, Any] | BaseException]]:
     """(path, ingest_job result or the exception of a failed worker), as they finish.

@@ -10,6 +10,9 @@ run-level totals from the manifest alone, without DuckDB.
 from __future__ import annotations
 
 import json
+import os
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +21,61 @@ from . import __version__
 from .discover import LOG_NAME, Run
 from .errors import CacheError
 from .outputs import atomic_write
-from .sidecars import display_name
 
 #: Bump when the cache layout or meaning changes; older caches are then rebuilt.
 CACHE_VERSION = 2
 MANIFEST = "manifest.json"
+SIDECARS = "sidecars"
+KINDS = ("samples", "positions", "stats")
+PACK_PREFIX = "pack-"
 _INT64_MAX = (1 << 63) - 1
+
+
+def display_name(name: str) -> str:
+    """A file name as text: itself, or with bytes that are not UTF-8 shown as ``\\xff``.
+
+    ``os.listdir`` hands undecodable bytes over as lone surrogates (PEP 383); they can
+    be kept in JSON but not in Parquet, DuckDB or a terminal, so those see this form.
+    """
+    try:
+        name.encode()
+        return name
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def sidecar_stem(file: str, size_bytes: int, mtime_ns: int) -> str:
+    """Sidecar name stem of one version of a log file."""
+    return f"{Path(file).stem}.{size_bytes}-{mtime_ns}"
+
+
+def sidecar_paths(cache_dir: Path, stem: str) -> dict[str, Path]:
+    """The three sidecar paths of a stem (a loose sidecar stem or a pack name)."""
+    return {kind: cache_dir / SIDECARS / f"{stem}.{kind}.parquet" for kind in KINDS}
+
+
+def parquet_ok(paths: Sequence[Path]) -> bool:
+    """Whether each file starts and ends with the 4-byte ``PAR1`` mark of Parquet.
+
+    Cost: one open and two 4-byte reads per file.
+    """
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(4)
+                handle.seek(-4, os.SEEK_END)
+                if head != b"PAR1" or handle.read(4) != b"PAR1":
+                    return False
+        except OSError:
+            return False
+    return True
+
+
+def new_pack_name() -> str:
+    """A fresh pack name (random, so two packs never share one)."""
+    return f"{PACK_PREFIX}{secrets.token_hex(6)}"
+
+
 
 
 def file_seconds(name: str) -> int | None:

@@ -19,17 +19,14 @@ import numpy as np
 from . import lock
 from .discover import Run
 from .errors import CacheError
-from .manifest import Manifest, load_manifest
-from .sidecars import (
+from .manifest import (
     KINDS,
     SIDECARS,
+    Manifest,
     display_name,
-    filter_files,
-    gather,
+    load_manifest,
     new_pack_name,
-    read_parquet,
     sidecar_paths,
-    write_tables,
 )
 
 
@@ -40,6 +37,8 @@ def pack_loose(cache_dir: Path, manifest: Manifest, buffer: dict[str, dict[str, 
     pack sizes at least double from one to the next: about log2(N) packs) or when
     fewer than half of the files it was written with are still live.
     """
+    from .sidecars import filter_files, gather, read_parquet, write_tables
+
     files = manifest.files
     loose = [n for n, e in files.items() if "sidecar" in e]
     live = Counter(e["pack"] for e in files.values() if "pack" in e)
@@ -97,6 +96,29 @@ def remove_unnamed(cache_dir: Path, manifest: Manifest) -> None:
 # Reading back
 
 
+def sources(
+    cache_dir: Path, manifest: Manifest, kind: str
+) -> list[tuple[Path, set[str] | None]]:
+    """The Parquet files holding ``kind`` rows of every file the manifest names.
+
+    Returns:
+        ``(path, names)`` per pack and loose sidecar: ``names`` is None when every row
+        of the file is current, else the display names of the log files to keep (a
+        pack some of whose files were removed or read again since).
+    """
+    by_pack: dict[str, set[str]] = {}
+    out: list[tuple[Path, set[str] | None]] = []
+    for name, entry in manifest.files.items():
+        if "pack" in entry:
+            by_pack.setdefault(entry["pack"], set()).add(display_name(name))
+        else:
+            out.append((sidecar_paths(cache_dir, entry["sidecar"])[kind], None))
+    for pack, names in sorted(by_pack.items()):
+        complete = manifest.packs.get(pack) == len(names)
+        out.insert(0, (sidecar_paths(cache_dir, pack)[kind], None if complete else names))
+    return out
+
+
 def load_tables(
     cache_dir: Path, manifest: Manifest, kinds: Iterable[str] = KINDS
 ) -> dict[str, Any]:
@@ -108,23 +130,15 @@ def load_tables(
     Raises:
         CacheError: a Parquet file is missing or unreadable.
     """
-    by_pack: dict[str, set[str]] = {}
-    loose = []
-    for name, entry in manifest.files.items():
-        if "pack" in entry:
-            by_pack.setdefault(entry["pack"], set()).add(display_name(name))
-        else:
-            loose.append(entry["sidecar"])
+    from .sidecars import filter_files, gather, read_parquet
+
     out: dict[str, Any] = {}
     for kind in kinds:
         parts = []
         try:
-            for pack, names in sorted(by_pack.items()):
-                data = read_parquet(sidecar_paths(cache_dir, pack)[kind])
-                complete = manifest.packs.get(pack) == len(names)
-                parts.append(data if complete else filter_files(data, names))
-            for stem in loose:
-                parts.append(read_parquet(sidecar_paths(cache_dir, stem)[kind]))
+            for path, names in sources(cache_dir, manifest, kind):
+                data = read_parquet(path)
+                parts.append(data if names is None else filter_files(data, names))
         except (OSError, ValueError) as exc:
             raise CacheError(
                 f"{cache_dir / SIDECARS}: a cached summary cannot be read ({exc}); "
@@ -152,6 +166,7 @@ def file_positions(
     Raises:
         CacheError: no usable cache, or a name is not cached.
     """
+
     import pyarrow.compute as pc
 
     with lock.reading(run.cache_dir):

@@ -13,8 +13,10 @@ the entry counts of this file and every earlier file in file order.
 
 from __future__ import annotations
 
+import decimal
 import math
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -23,9 +25,8 @@ from . import lock
 from .discover import Run
 from .errors import CacheError, QueryError
 from .formats import COMPONENTS, FLOAT_COLUMNS, INT_COLUMNS
-from .manifest import Manifest, file_seconds, load_manifest, order_key
-from .packs import load_tables
-from .sidecars import display_name, optional_ints, strings, table
+from .manifest import SIDECARS, Manifest, display_name, file_seconds, load_manifest, order_key
+from .packs import load_tables, sources
 
 #: Rows in the ``reservoir`` view unless asked otherwise.
 RESERVOIR_SIZE = 10_000
@@ -136,12 +137,14 @@ _EMPTY = {
 }
 
 
-#: How ``_tiles`` is made from the positions rows of every file (registered as ``_rows``).
-_TILES_SQL = (
-    "CREATE TABLE _tiles AS SELECT p.map, p.x, p.y, sum(p.visits)::BIGINT AS visits, "
+#: How each internal table is made from the rows of every file (``{rows}``: a query).
+_LOAD = {
+    "_samples": "CREATE TABLE _samples AS SELECT * FROM ({rows})",
+    "_stats": "CREATE TABLE _stats AS SELECT * FROM ({rows})",
+    "_tiles": "CREATE TABLE _tiles AS SELECT p.map, p.x, p.y, sum(p.visits)::BIGINT AS visits, "
     "min(f.first_global_step + p.first_entry_index)::BIGINT AS first_global_step "
-    "FROM _rows p JOIN files f USING (file) GROUP BY p.map, p.x, p.y"
-)
+    "FROM ({rows}) p JOIN files f USING (file) GROUP BY p.map, p.x, p.y",
+}
 _MANIFEST_COLUMNS = ("seconds", "size_bytes", "mtime_ns", "entries", "bad_values",
                      "skipped_entries", "total_steps")
 _MANIFEST_TEXT = ("format", "status", "error", "warning", "parser")
@@ -175,29 +178,83 @@ def views_sql(
 
 
 
-def _manifest_table(manifest: Manifest) -> Any:
-    """``_manifest`` as an Arrow table: display names, file order and numbers from Python."""
+def _manifest_rows(manifest: Manifest) -> dict[str, Any]:
+    """``_manifest``'s columns as object arrays (None = NULL): display names, file order
+    and the names' numbers computed in Python. (No Arrow: a warm run imports no pyarrow.)"""
+    import numpy as np
+
     names = sorted(manifest.files, key=order_key)
     records = [manifest.files[n] for n in names]
-    columns = {"file": strings([display_name(n) for n in names]),
-               "file_order": optional_ints(list(range(1, len(names) + 1)))}
-    for column in _MANIFEST_COLUMNS:
-        if column == "seconds":
-            values = [file_seconds(n) for n in names]
-        else:
-            values = [r.get(column) for r in records]
-        columns[column] = optional_ints(values)
-    for column in _MANIFEST_TEXT:
-        columns[column] = strings([r.get(column) for r in records])
-    return table(columns)
+    columns: dict[str, list[Any]] = {
+        "file": [display_name(n) for n in names],
+        "file_order": list(range(1, len(names) + 1)),
+        "seconds": [file_seconds(n) for n in names],
+    }
+    for column in (*_MANIFEST_COLUMNS, *_MANIFEST_TEXT):
+        if column not in columns:
+            columns[column] = [r.get(column) for r in records]
+    return {name: np.array(values, dtype=object) for name, values in columns.items()}
 
 
-def _create(con: duckdb.DuckDBPyConnection, sql: str, rows: Any) -> None:
-    con.register("_rows", rows)
+#: ``_manifest`` from :func:`_manifest_rows` (registered as ``_rows``), typed.
+_MANIFEST_SQL = "CREATE TABLE _manifest AS SELECT file::VARCHAR AS file, " + ", ".join(
+    [f"{c}::BIGINT AS {c}" for c in ("file_order", *_MANIFEST_COLUMNS)]
+    + [f"{c}::VARCHAR AS {c}" for c in _MANIFEST_TEXT]
+) + " FROM _rows"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _parquet_rows(parts: list[tuple[Path, set[str] | None]]) -> str:
+    """A query over the Parquet files of one kind, keeping only current files' rows."""
+    whole = [path for path, names in parts if names is None]
+    selects = []
+    if whole:
+        listing = ", ".join(_quote(str(path)) for path in whole)
+        selects.append(f"SELECT * FROM read_parquet([{listing}], union_by_name = true)")
+    for path, names in parts:
+        if names is not None:
+            keep = ", ".join(_quote(name) for name in sorted(names))
+            source = f"read_parquet({_quote(str(path))})"
+            selects.append(f"SELECT * FROM {source} WHERE file IN ({keep})")
+    return " UNION ALL BY NAME ".join(selects)
+
+
+def _load(con: duckdb.DuckDBPyConnection, cache_dir: Path, manifest: Manifest) -> None:
+    """Create ``_samples``, ``_tiles`` and ``_stats`` from the packs and loose sidecars.
+
+    DuckDB reads the Parquet files itself; a cache folder whose path is not UTF-8
+    (which DuckDB cannot open) is read through Arrow instead.
+    """
     try:
-        con.execute(sql)
-    finally:
-        con.unregister("_rows")
+        str(cache_dir).encode()
+        tables = None
+    except UnicodeEncodeError:
+        tables = load_tables(cache_dir, manifest)
+    for internal, kind in (("_samples", "samples"), ("_tiles", "positions"), ("_stats", "stats")):
+        if tables is not None:
+            if tables[kind] is None:
+                con.execute(f"CREATE TABLE {internal} ({_EMPTY[internal]})")
+                continue
+            con.register("_rows", tables[kind])
+            try:
+                con.execute(_LOAD[internal].format(rows="SELECT * FROM _rows"))
+            finally:
+                con.unregister("_rows")
+            continue
+        parts = sources(cache_dir, manifest, kind)
+        if not parts:
+            con.execute(f"CREATE TABLE {internal} ({_EMPTY[internal]})")
+            continue
+        try:
+            con.execute(_LOAD[internal].format(rows=_parquet_rows(parts)))
+        except duckdb.Error as exc:
+            raise CacheError(
+                f"{cache_dir / SIDECARS}: a cached summary cannot be read "
+                f"({str(exc).splitlines()[0]}); run `pokeviz ingest --rebuild` on the run"
+            ) from exc
 
 
 def connect(
@@ -231,30 +288,23 @@ def connect(
     Cost: one manifest read and one read per pack (a few files for any number of log
     files); memory grows with the samples and the distinct tiles of each file.
     """
-    with lock.reading(run.cache_dir):
-        manifest = load_manifest(run.cache_dir)
-        if manifest.raw is None:
-            raise CacheError(
-                f"{run.cache_dir}: no usable cache; run `pokeviz ingest {run.path}` first"
-            )
-        tables = load_tables(run.cache_dir, manifest)
     con = duckdb.connect(":memory:")
     try:
         # Loaded in one thread: as fast as several for these small tables, and without
         # DuckDB's per-thread buffers in the peak memory.
         con.execute("SET threads = 1")
         con.execute("SET enable_progress_bar = false")
-        _create(con, "CREATE TABLE _manifest AS SELECT * FROM _rows", _manifest_table(manifest))
-        con.execute(FILES_VIEW_SQL)
-        for internal, kind in (("_samples", "samples"), ("_tiles", "positions"),
-                               ("_stats", "stats")):
-            if tables[kind] is None:
-                con.execute(f"CREATE TABLE {internal} ({_EMPTY[internal]})")
-            elif internal == "_tiles":
-                _create(con, _TILES_SQL, tables[kind])
-            else:
-                _create(con, f"CREATE TABLE {internal} AS SELECT * FROM _rows", tables[kind])
-        del tables
+        with lock.reading(run.cache_dir):
+            manifest = load_manifest(run.cache_dir)
+            if manifest.raw is None:
+                raise CacheError(
+                    f"{run.cache_dir}: no usable cache; run `pokeviz ingest {run.path}` first"
+                )
+            con.register("_rows", _manifest_rows(manifest))
+            con.execute(_MANIFEST_SQL)
+            con.unregister("_rows")
+            con.execute(FILES_VIEW_SQL)
+            _load(con, run.cache_dir, manifest)
         columns = {r[0] for r in con.execute("DESCRIBE _samples").fetchall()}
         extra = sorted(c for c in columns if c.startswith("reward_") and c not in FLOAT_COLUMNS)
         con.execute(VIEWS_SQL.format(
@@ -338,7 +388,10 @@ def run_sql(
 
 
 def json_value(value: Any) -> Any:
-    """A value as JSON can hold it: NaN and ±Infinity become None (``null``)."""
+    """A value as JSON can hold it: NaN and ±Infinity become None (``null``), a DECIMAL
+    a number; anything else JSON lacks (dates, …) is left for the caller to write as text."""
+    if isinstance(value, decimal.Decimal):
+        value = float(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

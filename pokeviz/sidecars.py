@@ -13,39 +13,24 @@ Arrow arrays are built from buffers: ``pa.array``/``pa.table`` import pandas (~0
 from __future__ import annotations
 
 import io
-import os
-import secrets
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .formats import CORE_COLUMNS, INT_COLUMNS
-from .ingest import FileSummary
+from .manifest import KINDS, display_name, sidecar_paths
 from .outputs import atomic_write
 
-SIDECARS = "sidecars"
-KINDS = ("samples", "positions", "stats")
+if TYPE_CHECKING:
+    from .ingest import FileSummary
+
 POSITION_COLUMNS = ("map", "x", "y", "visits", "first_entry_index")
-PACK_PREFIX = "pack-"
 
 _INT_SET = frozenset(INT_COLUMNS) | {"entry_index", "sample_key"}
-
-
-def display_name(name: str) -> str:
-    """A file name as text: itself, or with bytes that are not UTF-8 shown as ``\\xff``.
-
-    ``os.listdir`` hands undecodable bytes over as lone surrogates (PEP 383); they can
-    be kept in JSON but not in Parquet, DuckDB or a terminal, so those see this form.
-    """
-    try:
-        name.encode()
-        return name
-    except UnicodeEncodeError:
-        return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 # ---------------------------------------------------------------------------
@@ -145,16 +130,6 @@ def read_parquet(path: Path | bytes) -> pa.Table:
         return pq.read_table(handle)
 
 
-def sidecar_stem(file: str, size_bytes: int, mtime_ns: int) -> str:
-    """Sidecar name stem of one version of a log file."""
-    return f"{Path(file).stem}.{size_bytes}-{mtime_ns}"
-
-
-def sidecar_paths(cache_dir: Path, stem: str) -> dict[str, Path]:
-    """The three sidecar paths of a stem (a loose sidecar stem or a pack name)."""
-    return {kind: cache_dir / SIDECARS / f"{stem}.{kind}.parquet" for kind in KINDS}
-
-
 def write_tables(cache_dir: Path, stem: str, tables: dict[str, pa.Table | bytes]) -> None:
     """Write the three tables of ``stem`` (Arrow tables or Parquet bytes) atomically.
 
@@ -170,30 +145,8 @@ def write_tables(cache_dir: Path, stem: str, tables: dict[str, pa.Table | bytes]
             atomic_write(paths[kind], lambda handle, data=data: pq.write_table(data, handle))
 
 
-def parquet_ok(paths: Sequence[Path]) -> bool:
-    """Whether each file starts and ends with the 4-byte ``PAR1`` mark of Parquet.
-
-    Cost: one open and two 4-byte reads per file.
-    """
-    for path in paths:
-        try:
-            with open(path, "rb") as handle:
-                head = handle.read(4)
-                handle.seek(-4, os.SEEK_END)
-                if head != b"PAR1" or handle.read(4) != b"PAR1":
-                    return False
-        except OSError:
-            return False
-    return True
-
-
 # ---------------------------------------------------------------------------
 # Packs
-
-
-def new_pack_name() -> str:
-    """A fresh pack name (random, so two packs never share one)."""
-    return f"{PACK_PREFIX}{secrets.token_hex(6)}"
 
 
 def gather(parts: list[pa.Table], kind: str) -> pa.Table:
