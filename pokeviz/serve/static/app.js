@@ -106,7 +106,7 @@ function showTab(tab) {
 
 function notice(container, message) {
   const target = $(container);
-  if (target.data) Plotly.purge(target);
+  if (target.data && window.Plotly) Plotly.purge(target);
   target.replaceChildren(Panels.el("p", {class: "muted", style: "padding:12px"}, message));
 }
 
@@ -116,7 +116,7 @@ const loaders = {
     state.payloads.rewards = p;
     const n = Math.max(...Object.values(p.samples).map((s) => s.y.length), 1);
     $("smooth").max = String(Math.max(2, Math.floor(n / 2)));
-    drawRewards();
+    await drawRewards();
   },
   async map(r) {
     const p = await getJSON(base(r) + "/heatmap");
@@ -140,7 +140,7 @@ const loaders = {
     const p = await getJSON(base(r) + "/metrics/" + encodeURIComponent(state.column));
     state.payloads.metric = p;
     $("metric-note").replaceChildren(Panels.el("a", {href: base(r) + "/metrics/" + encodeURIComponent(state.column) + ".csv", download: ""}, "samples as CSV"));
-    drawMetric();
+    await drawMetric();
   },
   async compare() {
     const p = await getJSON("/api/compare?metric=" + encodeURIComponent(state.compareMetric));
@@ -236,6 +236,7 @@ async function main() {
   $("compare-metric").addEventListener("change", () => { state.compareMetric = $("compare-metric").value; loadTab(); });
   Panels.sql(() => state.run);
   await loadRuns();
+  document.body.dataset.listed = "1";  // the run list is usable (charts follow)
   showTab(state.tab);
   connect();
   // Alerts depend on the time (stalled): look again now and then even without changes.

@@ -5,6 +5,14 @@
 
 const PV = {};
 
+/* Resolves once plotly.min.js (loaded async) has run. */
+PV.plotlyReady = new Promise((resolve, reject) => {
+  if (window.Plotly) { resolve(); return; }
+  const tag = document.getElementById("plotly-js");
+  tag.addEventListener("load", () => resolve());
+  tag.addEventListener("error", () => reject(new Error("cannot load /static/plotly.min.js")));
+});
+
 PV.config = {displaylogo: false, responsive: true, showLink: false,
   modeBarButtonsToRemove: ["sendDataToCloud"],
   toImageButtonOptions: {format: "png", scale: 2}};
@@ -84,7 +92,8 @@ function toClock(fig, clock) {
   return true;
 }
 
-PV.react = function (el, fig, key) {
+PV.react = async function (el, fig, key) {
+  await PV.plotlyReady;
   el.dataset.key = key;  // which run (and view) the chart shows
   fig.layout.uirevision = key;
   freeAxes(fig.layout);
@@ -121,7 +130,8 @@ PV.drawRewards = function (el, payload, opts) {
   return PV.react(el, fig, opts.key);
 };
 
-PV.drawHeatmap = function (el, payload, key) {
+PV.drawHeatmap = async function (el, payload, key) {
+  await PV.plotlyReady;
   const fig = JSON.parse(JSON.stringify(payload.figure));
   el.dataset.key = key;
   fig.layout.uirevision = key;  // axis ranges of a map are fixed: keep them
