@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from . import data, figures, outputs, watching  # noqa: F401  (registers the commands)
 from . import serve  # noqa: F401  (registers serve)
+from . import stats  # noqa: F401  (registers stats)
 from .common import main
 
 __all__ = ["main"]
