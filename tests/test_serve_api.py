@@ -295,7 +295,8 @@ def test_alerts_on_the_run_list(tmp_path: Path, make_run) -> None:
 
 def test_static_page_and_plotly_come_from_the_package(client: TestClient) -> None:
     page = client.get("/")
-    assert page.status_code == 200 and "/static/plotly.min.js" in page.text
+    assert page.status_code == 200 and "/static/charts.js" in page.text
+    assert "/static/plotly.min.js" in client.get("/static/charts.js").text
     assert "http" not in page.text.replace("http-equiv", "")  # nothing from the network
     js = client.get("/static/plotly.min.js")
     assert js.status_code == 200 and len(js.content) > 1_000_000

@@ -237,6 +237,8 @@ async function main() {
   Panels.sql(() => state.run);
   await loadRuns();
   document.body.dataset.listed = "1";  // the run list is usable (charts follow)
+  await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));  // paint it
+  PV.loadPlotly();
   showTab(state.tab);
   connect();
   // Alerts depend on the time (stalled): look again now and then even without changes.

@@ -5,13 +5,21 @@
 
 const PV = {};
 
-/* Resolves once plotly.min.js (loaded async) has run. */
-PV.plotlyReady = new Promise((resolve, reject) => {
-  if (window.Plotly) { resolve(); return; }
-  const tag = document.getElementById("plotly-js");
-  tag.addEventListener("load", () => resolve());
-  tag.addEventListener("error", () => reject(new Error("cannot load /static/plotly.min.js")));
-});
+/* plotly.min.js (4.8 MB, seconds to evaluate on a busy machine) is loaded only once the
+   run list is shown, so the list is usable first; charts wait for this promise. */
+let plotlyLoad = null;
+PV.loadPlotly = function () {
+  if (!plotlyLoad) {
+    plotlyLoad = new Promise((resolve, reject) => {
+      const tag = document.createElement("script");
+      tag.src = "/static/plotly.min.js";
+      tag.onload = () => resolve();
+      tag.onerror = () => reject(new Error("cannot load /static/plotly.min.js"));
+      document.head.append(tag);
+    });
+  }
+  return plotlyLoad;
+};
 
 PV.config = {displaylogo: false, responsive: true, showLink: false,
   modeBarButtonsToRemove: ["sendDataToCloud"],
@@ -93,7 +101,7 @@ function toClock(fig, clock) {
 }
 
 PV.react = async function (el, fig, key) {
-  await PV.plotlyReady;
+  await PV.loadPlotly();
   el.dataset.key = key;  // which run (and view) the chart shows
   fig.layout.uirevision = key;
   freeAxes(fig.layout);
@@ -131,7 +139,7 @@ PV.drawRewards = function (el, payload, opts) {
 };
 
 PV.drawHeatmap = async function (el, payload, key) {
-  await PV.plotlyReady;
+  await PV.loadPlotly();
   const fig = JSON.parse(JSON.stringify(payload.figure));
   el.dataset.key = key;
   fig.layout.uirevision = key;  // axis ranges of a map are fixed: keep them
