@@ -32,7 +32,8 @@ _INT64_MAX = (1 << 63) - 1
 
 
 def display_name(name: str) -> str:
-    """A file name as text: itself, or with bytes that are not UTF-8 shown as ``\\xff``.
+    """A file name (or a line naming one) as text: itself, or with bytes that are not
+    UTF-8 shown as ``\\xff``.
 
     ``os.listdir`` hands undecodable bytes over as lone surrogates (PEP 383); they can
     be kept in JSON but not in Parquet, DuckDB or a terminal, so those see this form.

@@ -47,6 +47,7 @@ def ingest(
     from ..api import ingest as ingest_run
     from ..discover import resolve_run
     from ..ingest import ijson_backend
+    from ..manifest import display_name
 
     found = resolve_run(run, variant=variant, experiments_dir=experiments_dir)
     if verbose and ijson_backend() != "yajl2_c":
@@ -63,10 +64,10 @@ def ingest(
     finally:
         close()
     for line in report.lines():
-        click.echo(line)
+        click.echo(display_name(line))
     if verbose:
         for line in report.file_lines():
-            click.echo(line)
+            click.echo(display_name(line))
         echo_peak_memory()
     if strict and any(status != "ok" for _, status, _ in report.update.problems):
         raise click.exceptions.Exit(1)
@@ -169,6 +170,7 @@ def sql(
         pokeviz sql experiments/v4 --schema --format json
     """
     from ..api import open_run
+    from ..manifest import display_name
     from ..query import run_sql, stream_sql
     from ..query import schema as view_schema
 
@@ -187,7 +189,7 @@ def sql(
         run, variant=variant, experiments_dir=experiments_dir, update=not no_update
     ) as view:
         for note in view.update.notes:
-            click.echo(f"note: {note}", err=True)
+            click.echo(display_name(f"note: {note}"), err=True)
         if schema:
             _echo_schema(view_schema(view.con), fmt)
             return
