@@ -87,7 +87,8 @@ def sample_key(file: str, entry_index: int) -> int:
 
     Depends only on the file name and the index, never on file order or workers.
     """
-    digest = hashlib.blake2b(f"{file}\0{entry_index}".encode(), digest_size=8).digest()
+    digest = hashlib.blake2b(f"{file}\0{entry_index}".encode("utf-8", "surrogateescape"),
+                             digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
 
 
@@ -313,3 +314,10 @@ def finish_summary(summary: FileSummary, builder: SummaryBuilder, counts: dict[s
     if summary.entries == 0:
         summary.status = "empty"
         summary.error = "the array holds no entries"
+
+
+def too_deep(summary: FileSummary, exc: Exception) -> FileSummary:
+    """Mark ``summary`` as an ``error`` for a file nested too deeply; nothing is kept."""
+    summary.status = "error"
+    summary.error = f"{exc}; nothing was read from it"
+    return summary
