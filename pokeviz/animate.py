@@ -248,11 +248,13 @@ class Exploration:
 
 def _windows_visits(view: RunView, windows: Sequence[Window], exploration: Exploration
                     ) -> Iterator[Window]:
-    """Fill ``exploration`` window by window, reading one file's sidecar at a time."""
+    """Fill ``exploration`` window by window; the files' positions come one at a time."""
+    positions = view.file_positions(f for w in windows for f in w.files)
     for window in windows:
         exploration.start_window()
-        for _name, positions in view.file_positions(window.files):
-            exploration.add(positions)
+        for _ in window.files:
+            _name, visits = next(positions)
+            exploration.add(visits)
         yield window
 
 

@@ -180,6 +180,9 @@ class FrameDrawer:
         self.status = fig.text(0.12 / w_in, 1 - 0.38 / h_in, "", fontsize=9, va="top",
                                color=".15")
         self.images: list[tuple[Any, str, int]] = []
+        #: What changes from frame to frame, or lies on top of something that does, in
+        #: drawing order; the rest is drawn once and restored for every frame (blitting).
+        self.animated: list[Any] = []
         y = head_in
         if self.box is not None:
             ax = place((w_in - map_w_in) / 2 + 0.2, y, map_w_in, map_h_in)
@@ -194,6 +197,12 @@ class FrameDrawer:
         if not self.images:
             fig.text(0.5, 0.5, "no positions in these logs", ha="center", va="center")
         self._footer(place, w_in, h_in - foot_in + 0.12, step_range)
+        # Axes, ticks, titles, colour bar and background picture never change: drawn
+        # once here, then restored under every frame's changing artists.
+        for artist in self.animated:
+            artist.set_animated(True)
+        fig.canvas.draw()
+        self._still = fig.canvas.copy_from_bbox(fig.bbox)
 
     def _blank(self, ax: Axes) -> None:
         ax.set_facecolor(EMPTY_COLOR)
@@ -216,14 +225,16 @@ class FrameDrawer:
         image = ax.imshow(np.zeros((*shape, 4), dtype=np.uint8), extent=extent,
                           interpolation="nearest", origin="upper")
         self.images.append((image, "map", -1))
+        self.animated.append(image)
         for r in self.heat.visited_regions:
-            ax.add_patch(Rectangle((r.gx0 - 0.5, r.gy0 - 0.5), r.width, r.height, fill=False,
-                                   edgecolor=".55", linewidth=0.4))
+            self.animated.append(ax.add_patch(Rectangle(
+                (r.gx0 - 0.5, r.gy0 - 0.5), r.width, r.height, fill=False, edgecolor=".55",
+                linewidth=0.4)))
         for name, _map_id, _visits, cx, cy in self.heat.labels[:LABELLED_MAPS]:
             if left <= cx <= right and top <= cy <= bottom:
-                ax.text(cx, cy, name, ha="center", va="center", fontsize=6, color="black",
-                        clip_on=True,
-                        path_effects=[pe.withStroke(linewidth=2, foreground="white")])
+                self.animated.append(ax.text(
+                    cx, cy, name, ha="center", va="center", fontsize=6, color="black",
+                    clip_on=True, path_effects=[pe.withStroke(linewidth=2, foreground="white")]))
         ax.set_xlim(left - 0.5, right + 0.5)
         ax.set_ylim(bottom + 0.5, top - 0.5)
         ax.set_aspect("equal")
@@ -239,6 +250,7 @@ class FrameDrawer:
                           origin="upper", extent=(local.x0 - 0.5, local.x0 + w - 0.5,
                                                   local.y0 + h - 0.5, local.y0 - 0.5))
         self.images.append((image, "panel", index))
+        self.animated.append(image)
         ax.set_aspect("equal")
         lacking = " (not in table)" if self.heat.table_path is not None else ""
         ax.set_title(f"map {local.map_id}{lacking}", fontsize=6.5, loc="left", pad=2)
@@ -265,6 +277,7 @@ class FrameDrawer:
         line.set_xlabel("global training step", fontsize=6.5, labelpad=1)
         self.progress = Rectangle((first - 1, 0), 0, 1, color="#0173b2", linewidth=0)
         line.add_patch(self.progress)
+        self.animated += [self.progress, self.status]
         bar = place(w_in * 0.62, y + 0.05, w_in * 0.22, 0.1)
         mappable = ScalarMappable(norm=self.norm, cmap=self.cmap)
         colorbar = self.fig.colorbar(mappable, cax=bar, orientation="horizontal")
@@ -298,7 +311,9 @@ class FrameDrawer:
         self.status.set_text(status)
         self.progress.set_width(step - self.progress.get_x())
         canvas = self.fig.canvas
-        canvas.draw()
+        canvas.restore_region(self._still)
+        for artist in self.animated:
+            self.fig.draw_artist(artist)
         rgba = np.asarray(canvas.buffer_rgba())
         if rgba.shape[:2] != (self.size[1], self.size[0]):
             raise RuntimeError(f"frame is {rgba.shape[1]}x{rgba.shape[0]} px, expected "
