@@ -397,9 +397,10 @@ def visited(run: SynthRun) -> tuple[set[tuple[int, int, int]], set[int]]:
     ("options", "tiles", "maps"),
     [
         ({}, 1267, 15),
-        ({"map_scale": 3}, 1815, 9),
-        ({"explore": 0.2}, 1477, 13),
-        ({"map_scale": 3, "explore": 0.2}, 2234, 8),
+        ({"map_scale": 2.2}, 1800, 9),
+        ({"explore": 0.3}, 1689, 12),
+        ({"map_scale": 2.2, "explore": 0.3}, 2409, 10),
+        ({"map_scale": 1.5}, 1462, 12),
     ],
 )
 def test_map_scale_and_explore_spread_the_visits(tmp_path, options, tiles, maps):
@@ -414,25 +415,35 @@ def test_map_scale_and_explore_spread_the_visits(tmp_path, options, tiles, maps)
     if scale > 1:  # the scaled agent really uses the room it is given
         classic = {int(m["id"]): m["tileSize"] for m in synthetic_map_table()}
         outside = [t for t in seen if t[1] >= classic[t[0]][0] or t[2] >= classic[t[0]][1]]
-        assert len(outside) > len(seen) // 2
+        assert len(outside) > len(seen) // 3
 
 
-def test_scaled_map_table_keeps_the_layout(tmp_path):
-    classic, scaled = synthetic_map_table(), synthetic_map_table(3)
-    assert scaled[0] == {"id": "-1", "name": "Kanto", "coordinates": [0, 0],
-                         "tileSize": [1308, 1332]}
-    for a, b in zip(classic, scaled, strict=True):
+@pytest.mark.parametrize("scale", [1.5, 2, 2.2])
+def test_scaled_map_table_keeps_the_maps_and_the_region(tmp_path, scale):
+    classic, scaled = synthetic_map_table(), synthetic_map_table(scale)
+    assert scaled[0] == classic[0]  # the region stays Kanto's 436 x 444, as in users' tables
+    occupied: set[tuple[int, int]] = set()
+    for a, b in zip(classic[1:], scaled[1:], strict=True):
         assert (a["id"], a["name"]) == (b["id"], b["name"])
-        assert b["coordinates"] == [3 * v for v in a["coordinates"]]
-        assert b["tileSize"] == [3 * v for v in a["tileSize"]]
-    synth_experiments(tmp_path, files=1, envs=1, steps_per_env=4, map_scale=3)
+        for old, new in zip(a["tileSize"], b["tileSize"], strict=True):
+            assert abs(new - old * scale) <= 1
+        (gx0, gy0), (w, h) = b["coordinates"], b["tileSize"]
+        assert gx0 >= 0 and gy0 >= 0 and gx0 + w <= 436 and gy0 + h <= 444, b["name"]
+        tiles = {(gx0 + x, gy0 + y) for x in range(w) for y in range(h)}
+        assert not tiles & occupied, b["name"]
+        occupied |= tiles
+    # Overworld neighbours still touch: Route 1 sits right on top of Pallet Town.
+    where = {m["name"]: m for m in scaled}
+    pallet, route1 = where["Pallet Town"], where["Route 1"]
+    assert route1["coordinates"][1] + route1["tileSize"][1] == pallet["coordinates"][1]
+    synth_experiments(tmp_path, files=1, envs=1, steps_per_env=4, map_scale=scale)
     assert json.loads((tmp_path / "map_data.json").read_text()) == {"regions": scaled}
     table = load_map_table(tmp_path / "map_data.json")
-    assert table.region_size == (1308, 1332) and len(table.maps) == 19
+    assert table.region_size == (436, 444) and len(table.maps) == 19
 
 
-@pytest.mark.parametrize("kwargs", [{"map_scale": 0}, {"map_scale": 9}, {"map_scale": 1.5},
-                                    {"explore": -0.1}, {"explore": 1.5}])
+@pytest.mark.parametrize("kwargs", [{"map_scale": 0}, {"map_scale": 2.3}, {"map_scale": "2"},
+                                    {"map_scale": True}, {"explore": -0.1}, {"explore": 1.5}])
 def test_bad_bench_options_raise_before_writing(tmp_path, kwargs):
     with pytest.raises(ValueError):
         synth_run(tmp_path, **kwargs)
@@ -445,15 +456,15 @@ def test_cli_synth_bench_options(tmp_path):
     from pokeviz.cli import main
 
     out = CliRunner().invoke(main, ["synth", str(tmp_path), "--files", "2", "--envs", "2",
-                                    "--steps-per-env", "64", "--map-scale", "2",
+                                    "--steps-per-env", "64", "--map-scale", "2.2",
                                     "--explore", "0.5"])
     assert out.exit_code == 0, out.output
     assert "2 files, 192 entries" in out.output
-    direct = synth_run(tmp_path / "direct", files=2, envs=2, steps_per_env=64, map_scale=2,
+    direct = synth_run(tmp_path / "direct", files=2, envs=2, steps_per_env=64, map_scale=2.2,
                        explore=0.5, start_seconds=1767225600)
     written = sorted((tmp_path / "v4" / "20260101_000000" / "json_logs").iterdir())
     assert [p.read_bytes() for p in written] == [p.read_bytes() for p in direct.files]
-    assert json.loads((tmp_path / "map_data.json").read_text())["regions"][0]["tileSize"] == [
-        872, 888]
-    bad = CliRunner().invoke(main, ["synth", str(tmp_path / "x"), "--map-scale", "9"])
+    regions = json.loads((tmp_path / "map_data.json").read_text())["regions"]
+    assert regions == synthetic_map_table(2.2)
+    bad = CliRunner().invoke(main, ["synth", str(tmp_path / "x"), "--map-scale", "3"])
     assert bad.exit_code == 2 and "--map-scale" in bad.output

@@ -219,9 +219,9 @@ def sql(
     show_default=True, help="Log format generation.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--no-map-table", is_flag=True, help="Do not write ROOT/map_data.json.")
-@click.option("--map-scale", type=click.IntRange(1, 8), default=1, show_default=True,
-              help="Every map K times wider and taller: the same maps with K² as many "
-              "tiles (the map table is scaled too).")
+@click.option("--map-scale", type=click.FloatRange(1.0, 2.2), default=1.0, show_default=True,
+              help="Every map S times wider and taller: the same maps with about S² as "
+              "many tiles, in the same 436 x 444 region (the map table is scaled too).")
 @click.option("--explore", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
               help="Chance that an agent first walks to a random tile of a map before "
               "heading on: visits spread over more tiles.")
@@ -236,7 +236,7 @@ def synth(
     fmt: str,
     seed: int,
     no_map_table: bool,
-    map_scale: int,
+    map_scale: float,
     explore: float,
 ) -> None:
     """Write realistic synthetic runs under ROOT (an experiments folder).
@@ -247,7 +247,7 @@ def synth(
     \b
     Example:
         pokeviz synth experiments --variant v4 --files 40 --envs 16 --steps-per-env 2048
-        pokeviz synth bench --files 40 --envs 16 --steps-per-env 2048 --map-scale 3 --explore 0.2
+        pokeviz synth bench --files 40 --envs 16 --steps-per-env 2048 --map-scale 2.2 --explore 0.3
     """
     from ..synth import synth_experiments
 

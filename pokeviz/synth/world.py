@@ -3,14 +3,19 @@
 Real Pokémon Red map ids of the early game with plausible sizes, on a made-up global
 layout (NOT the community table's numbers). Overworld maps touch each other edge to
 edge, so walking off an edge lands on the global neighbour tile; interiors sit apart on
-the right-hand side and are reached through doors. A world can be scaled by an integer
-``K``: every size, origin, warp and spawn point is multiplied by ``K``, so the maps and
-their connections stay the same while each map holds ``K²`` as many tiles.
+the right-hand side and are reached through doors.
+
+A world can be scaled by ``S`` (1 to :data:`MAX_SCALE`): every size, warp and spawn point
+is multiplied by ``S``, so the maps and their connections stay the same while each map
+holds about ``S²`` as many tiles. The scaled maps are laid out anew inside the same
+436 × 444 region (the overworld block scaled, the interiors packed beside it), so a
+scaled world's map table has the shape of the users' table.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from pathlib import Path
 
@@ -111,8 +116,12 @@ START = (40, 5, 4)
 # Actions as in the training env: down, left, right, up, A, B, start.
 DX = (0, -1, 1, 0)
 DY = (1, 0, 0, -1)
-#: Largest map scale: the biggest scaled map still fits local coordinates below 1024.
-MAX_SCALE = 8
+#: Largest map scale: the scaled overworld block (198 tiles high) still fits the region.
+MAX_SCALE = 2.2
+#: The classic layout's overworld block (overworld, forest and its gates): x0, y0, x1, y1.
+_BLOCK = (58, 202, 210, 400)
+#: Tiles between packed interiors.
+_GAP = 2
 
 
 def key(m: int, x: int, y: int) -> int:
@@ -120,12 +129,46 @@ def key(m: int, x: int, y: int) -> int:
     return (m << 20) | (y << 10) | x
 
 
+def _scaled(value: int, scale: float) -> int:
+    """``value × scale`` rounded half up: monotonic, so touching maps keep touching."""
+    return math.floor(value * scale + 0.5)
+
+
+def _layout(scale: float) -> tuple[tuple[int, str, tuple[int, int], tuple[int, int], bool], ...]:
+    """:data:`MAPS` at ``scale``: the overworld block scaled, interiors shelf-packed beside it.
+
+    Sizes and origins come from scaled edges, so maps that touch still touch and maps
+    apart stay apart. Deterministic; O(maps).
+    """
+    if scale == 1:
+        return MAPS
+    x0, y0, x1, y1 = _BLOCK
+    width = _scaled(x1 - x0, scale)
+    top = KANTO_SIZE[1] - _scaled(y1 - y0, scale)  # the block sits at the region's bottom
+    out = []
+    shelf_x, shelf_y, shelf_h = width + _GAP, 0, 0
+    for m, name, (gx0, gy0), (w, h), ow in MAPS:
+        if gx0 < x1:  # in the block
+            left, right = _scaled(gx0 - x0, scale), _scaled(gx0 + w - x0, scale)
+            upper, lower = _scaled(gy0 - y0, scale), _scaled(gy0 + h - y0, scale)
+            out.append((m, name, (left, top + upper), (right - left, lower - upper), ow))
+            continue
+        sw, sh = _scaled(w, scale), _scaled(h, scale)
+        if shelf_x + sw > KANTO_SIZE[0]:
+            shelf_x, shelf_y, shelf_h = width + _GAP, shelf_y + shelf_h + _GAP, 0
+        out.append((m, name, (shelf_x, shelf_y), (sw, sh), ow))
+        shelf_x, shelf_h = shelf_x + sw + _GAP, max(shelf_h, sh)
+    if shelf_y + shelf_h > KANTO_SIZE[1]:  # the strip right of the block is full
+        raise ValueError(f"map scale {scale}: the interiors do not fit beside the overworld")
+    return tuple(out)
+
+
 class World:
     """Lookup tables of the synthetic world at one scale, built once.
 
     Attributes:
-        scale: the integer ``K`` every size and position is multiplied by.
-        maps: :data:`MAPS` with origins and sizes scaled.
+        scale: the factor every size and position is multiplied by.
+        maps: :data:`MAPS` with sizes scaled, laid out in the region.
         size, origin, overworld: per map id.
         tiles: global tile -> (map, local x, local y) of the edge-connected overworld.
         doors: :func:`key` of a warp tile -> (destination map, arrival x, arrival y).
@@ -133,22 +176,22 @@ class World:
             closer to ``goal`` (action -1 for a warp, else the edge-crossing action).
         wander: ``wander[cap]``: the maps an agent with that progress cap roams to.
         centers, home, start: :data:`CENTERS`, :data:`HOME`, :data:`START` scaled.
-        region_size: the region's size in tiles (436 × 444 times the scale).
+        region_size: the region's size in tiles: 436 × 444 at every scale.
     """
 
-    def __init__(self, scale: int = 1) -> None:
-        k = self.scale = scale
-        self.maps = tuple(
-            (m, name, (gx0 * k, gy0 * k), (w * k, h * k), ow)
-            for m, name, (gx0, gy0), (w, h), ow in MAPS
-        )
-        self.region_size = (KANTO_SIZE[0] * k, KANTO_SIZE[1] * k)
-        self.centers = {m: (x * k, y * k) for m, (x, y) in CENTERS.items()}
-        self.home = (HOME[0], HOME[1] * k, HOME[2] * k)
-        self.start = (START[0], START[1] * k, START[2] * k)
-        doors = tuple(
-            (m, (x * k, y * k), dst, (ax * k, ay * k)) for m, (x, y), dst, (ax, ay) in DOORS
-        )
+    def __init__(self, scale: float = 1) -> None:
+        self.scale = scale
+        self.maps = _layout(scale)
+        self.region_size = KANTO_SIZE
+
+        def at(x: int, y: int) -> tuple[int, int]:
+            # A point keeps its place in its scaled map (floor: stays inside the map).
+            return math.floor(x * scale), math.floor(y * scale)
+
+        self.centers = {m: at(x, y) for m, (x, y) in CENTERS.items()}
+        self.home = (HOME[0], *at(HOME[1], HOME[2]))
+        self.start = (START[0], *at(START[1], START[2]))
+        doors = tuple((m, at(x, y), dst, at(ax, ay)) for m, (x, y), dst, (ax, ay) in DOORS)
         self.size = {m: wh for m, _, _, wh, _ in self.maps}
         self.origin = {m: xy for m, _, xy, _, _ in self.maps}
         self.overworld = {m: ow for m, _, _, _, ow in self.maps}
@@ -208,19 +251,24 @@ class World:
         return next_hop
 
 
-@cache
-def world(scale: int = 1) -> World:
+def world(scale: float = 1) -> World:
     """The :class:`World` at ``scale``, built on first use (a few ms; cached per process).
 
     Raises:
-        ValueError: ``scale`` is not an integer from 1 to :data:`MAX_SCALE`.
+        ValueError: ``scale`` is not a number from 1 to :data:`MAX_SCALE`.
     """
-    if not isinstance(scale, int) or not 1 <= scale <= MAX_SCALE:
-        raise ValueError(f"map scale must be an integer from 1 to {MAX_SCALE}, got {scale!r}")
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or not (
+            1 <= scale <= MAX_SCALE):  # fmt: skip
+        raise ValueError(f"map scale must be a number from 1 to {MAX_SCALE}, got {scale!r}")
+    return _world(float(scale))
+
+
+@cache
+def _world(scale: float) -> World:
     return World(scale)
 
 
-def synthetic_map_table(map_scale: int = 1) -> list[dict]:
+def synthetic_map_table(map_scale: float = 1) -> list[dict]:
     """The made-up map table of the synthetic world, Kanto row first.
 
     Args:
@@ -229,8 +277,8 @@ def synthetic_map_table(map_scale: int = 1) -> list[dict]:
     Returns:
         Entries ``{"id": "12", "name": ..., "coordinates": [gx0, gy0],
         "tileSize": [w, h]}`` for every map the generator uses, plus the
-        ``{"id": "-1", "name": "Kanto", ...}`` region row (436 × 444 tiles times the
-        scale). Maps do not overlap. Deterministic (a constant); O(number of maps).
+        ``{"id": "-1", "name": "Kanto", ...}`` region row (436 × 444 tiles). Maps do not
+        overlap. Deterministic (a constant); O(number of maps).
     """
     scaled = world(map_scale)
     table = [
@@ -253,7 +301,7 @@ def synthetic_map_table(map_scale: int = 1) -> list[dict]:
     return table
 
 
-def write_map_table(path: str | Path, map_scale: int = 1) -> Path:
+def write_map_table(path: str | Path, map_scale: float = 1) -> Path:
     """Write :func:`synthetic_map_table` in the community ``map_data.json`` layout.
 
     The file is ``{"regions": [...]}`` indented by 4, like the table shipped with the

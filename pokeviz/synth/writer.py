@@ -234,7 +234,7 @@ def synth_run(
     final: bool = True,
     start_seconds: int = 1767225600,
     skill: float | None = None,
-    map_scale: int = 1,
+    map_scale: float = 1,
     explore: float = 0.0,
 ) -> SynthRun:
     """Write one synthetic training run: ``<root>/<variant>/<timestamp>/json_logs/``.
@@ -262,10 +262,11 @@ def synth_run(
             duration of 60-119 s each.
         skill: competence reached at the end of training, 0..1; default by variant
             (v1 0.4, v2 0.55, v3 0.7, v4 0.85, others 0.5).
-        map_scale: every map ``map_scale`` times wider and taller (1 to 8; see
-            :func:`pokeviz.synth.world.world`): the same 19 maps and routes with
-            ``map_scale²`` as many tiles, so a long run visits tens of thousands of
-            distinct tiles, as real runs do. 1 (the default) is the classic world.
+        map_scale: every map ``map_scale`` times wider and taller (1 to 2.2; see
+            :func:`pokeviz.synth.world.world`): the same 19 maps and routes with about
+            ``map_scale²`` as many tiles, laid out in the same 436 × 444 region, so a
+            long run visits tens of thousands of distinct tiles, as real runs do. 1 (the
+            default) is the classic world.
         explore: 0..1, the chance that an agent, on entering a map or reaching a tile
             it roamed to, first walks to another random tile of that map instead of
             heading on; higher spreads visits over more tiles (and slows progress).
@@ -349,7 +350,7 @@ def synth_experiments(
     fmt: str = "nested_total",
     seed: int = 0,
     map_table: bool = True,
-    map_scale: int = 1,
+    map_scale: float = 1,
     explore: float = 0.0,
 ) -> list[SynthRun]:
     """Write an experiments folder: ``runs`` runs of every variant (+ a map table).
