@@ -35,6 +35,7 @@ from pokeviz.errors import RunNotFoundError
 from pokeviz.watch import (
     LogEventHandler,
     RunWatcher,
+    confirmed_losses,
     confirmed_removals,
     find_run,
     ready_files,
@@ -75,7 +76,7 @@ def make_watcher(run: Run, **kwargs: Any) -> tuple[RunWatcher, list[str], list[i
         renders.append(sum(e["entries"] for e in read_manifest(r.cache_dir)[0].values()))
 
     options = {"debounce_seconds": 10.0, "poll_seconds": 1.0, "jobs": 1, "on_status": lines.append,
-               "wall_clock": lambda: 0.0, "render": render, "render_in_background": False}
+               "wall_clock": lambda: 0.0, "render": render, "redraw_in": "inline"}
     options.update(kwargs)
     return RunWatcher(run, **options), lines, renders
 
@@ -367,6 +368,12 @@ def test_removal_needs_two_listings_that_agree() -> None:
     assert confirmed_removals(cached, set(), {"a.json"}) == {"b.json", "c.json"}
 
 
+def test_a_lost_cache_is_rebuilt_only_when_two_checks_agree() -> None:
+    assert confirmed_losses({"a.json"}, None) == frozenset()  # not a periodic check
+    assert confirmed_losses({"a.json", "b.json"}, set()) == frozenset()  # first check
+    assert confirmed_losses({"a.json", "b.json"}, {"b.json", "c.json"}) == {"b.json"}
+
+
 # ---------------------------------------------------------------------------
 # Hardening: listing failures, a deleted run, paths that can never be a run
 
@@ -507,7 +514,7 @@ def test_a_file_finished_during_a_redraw_is_read_before_the_redraw_ends(
         assert release.wait(DEADLINE_SECONDS), "the test never released the redraw"
         return SimpleNamespace(paths=["a.png", "b.png"])
 
-    watcher, lines, _ = make_watcher(run, render=slow_render, render_in_background=True,
+    watcher, lines, _ = make_watcher(run, render=slow_render, redraw_in="thread",
                                      debounce_seconds=0.0)
     try:
         watcher.catch_up(0.0)

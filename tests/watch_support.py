@@ -3,6 +3,7 @@ waiting for a condition with a generous deadline (never for a fixed time)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import signal
@@ -16,10 +17,12 @@ from typing import Any
 
 import pytest
 
-import pokeviz.cache
 from pokeviz.discover import Run
 
 from .conftest import nested_entries
+
+#: The module (``pokeviz.ingest`` the attribute is the ``ingest`` function of the api).
+INGEST_MODULE = importlib.import_module("pokeviz.ingest")
 
 #: Longest any test waits for a condition; waits return as soon as it holds, so this
 #: only matters when something is broken (or the machine is very busy).
@@ -44,6 +47,8 @@ class Reads:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, int]] = []
+        #: The entry count of every ``ok`` read, per file name.
+        self.ok_entries: dict[str, list[int]] = {}
         self._lock = threading.Lock()
 
     def of(self, name: str) -> list[str]:
@@ -54,15 +59,17 @@ class Reads:
 def count_reads(monkeypatch: pytest.MonkeyPatch) -> Reads:
     """Count the cache's reads of log files (use ``jobs=1`` so they happen here)."""
     record = Reads()
-    original = pokeviz.cache.ingest_file
+    original = INGEST_MODULE.ingest_file
 
     def counting(path: Any, **kwargs: Any) -> Any:
         summary = original(path, **kwargs)
         with record._lock:
             record.calls.append((summary.file, summary.status, summary.size_bytes))
+            if summary.status == "ok":
+                record.ok_entries.setdefault(summary.file, []).append(summary.entries)
         return summary
 
-    monkeypatch.setattr(pokeviz.cache, "ingest_file", counting)
+    monkeypatch.setattr(INGEST_MODULE, "ingest_file", counting)
     return record
 
 
@@ -130,7 +137,8 @@ def pokeviz_command(*args: str, slow_ingest_seconds: float = 0.0) -> list[str]:
     code = "from pokeviz.cli import main\nmain()"
     if slow_ingest_seconds:
         code = (
-            "import time, pokeviz.cache as c\n"
+            "import importlib, time\n"
+            "c = importlib.import_module('pokeviz.ingest')\n"
             "read = c.ingest_file\n"
             "def slow(*a, **k):\n"
             f"    time.sleep({slow_ingest_seconds})\n"

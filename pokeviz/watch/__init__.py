@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .events import Changes, LogEventHandler, is_log_name
 from .experiments import ExperimentsWatcher
-from .policy import Readiness, confirmed_removals, ready_files
+from .policy import Readiness, confirmed_losses, confirmed_removals, ready_files
 from .runner import find_run, render_figures, wait_for_run, watch_run
 from .schedule import DEBOUNCE_SECONDS, POLL_SECONDS, RunWatcher, Tick
 from .status import status_line
@@ -33,6 +33,7 @@ __all__ = [
     "RunTracker",
     "RunWatcher",
     "Tick",
+    "confirmed_losses",
     "confirmed_removals",
     "find_run",
     "is_log_name",

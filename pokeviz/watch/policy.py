@@ -13,6 +13,8 @@ no clock. The same words are in the user docs:
   over and over.
 * A file read while incomplete is cached ``partial`` and is read again once it changes
   and is ready again; it is never cached ``ok``.
+* A file whose log did not change but whose cached summary is gone is read again only
+  when two successive periodic checks see it so (the cache may be being deleted).
 * A cached file is *removed* only when two successive listings of ``json_logs/`` both
   lack it. A listing that fails is "unknown", never "every file removed", and the next
   successful listing starts the count again.
@@ -100,3 +102,23 @@ def confirmed_removals(
         return frozenset()
     missing = set(cached) - set(listing)
     return frozenset(missing - set(previous_listing))
+
+
+def confirmed_losses(
+    lost: Collection[str], lost_at_previous_check: Collection[str] | None
+) -> frozenset[str]:
+    """Files whose cache was lost (the log file unchanged, its cached summary gone) at this
+    periodic check and at the previous one: read them again now.
+
+    Args:
+        lost: the files that lost their cache, seen now.
+        lost_at_previous_check: those seen at the previous periodic check, or None when
+            this is not a periodic check (then nothing is confirmed).
+
+    Returns:
+        The names to read again. A cache being deleted (``rm -rf RUN`` half way) is not
+        rebuilt by the first look; by the next check the run is gone or the loss is real.
+    """
+    if lost_at_previous_check is None:
+        return frozenset()
+    return frozenset(set(lost) & set(lost_at_previous_check))

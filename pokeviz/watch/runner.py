@@ -14,7 +14,8 @@ from typing import Any
 
 from ..discover import Run, is_run, latest_run
 from ..errors import RunNotFoundError
-from .schedule import DEBOUNCE_SECONDS, POLL_SECONDS, Renderer, RunWatcher
+from .redraw import RedrawMode, Renderer
+from .schedule import DEBOUNCE_SECONDS, POLL_SECONDS, RunWatcher
 from .status import StatusCallback
 
 #: Longest the observe loop sleeps before looking at its stop event again.
@@ -151,8 +152,8 @@ def watch_run(
     reads each new or grown ``stats_*.json`` once it is ready, following the policy of
     :mod:`pokeviz.watch.policy`: a file read while incomplete is cached ``partial`` and
     read again once it changes; it is never cached ``ok``. Figures are redrawn at most
-    once per ``debounce_seconds``, in a background thread: files go on being read while
-    a redraw runs. One status line is reported per update.
+    once per ``debounce_seconds``, in a worker process (a given ``render``: in a thread),
+    so files go on being read while a redraw runs. One status line is reported per update.
 
     Args:
         run_path: a run directory, or a variant directory (its latest run).
@@ -182,6 +183,9 @@ def watch_run(
     """
     stop = stop_event if stop_event is not None else threading.Event()
     find_run(Path(run_path))  # a path that can never become a run fails now
+    # The default renderer draws in a worker process (killed at once by a stop);
+    # a caller's renderer may be a closure, which only a thread can run.
+    redraw_in: RedrawMode = "process" if render is None else "thread"
     if render is None:
         if map_data is not None:
             from ..kanto import load_map_table
@@ -204,6 +208,7 @@ def watch_run(
                     on_status=on_status,
                     verbose=verbose,
                     stop_event=stop,
+                    redraw_in=redraw_in,
                 )
                 try:
                     _observe(watcher, poll=poll, stop=stop)

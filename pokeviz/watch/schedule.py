@@ -21,6 +21,7 @@ from ..discover import Run, is_run
 from ..errors import CacheError
 from ..manifest import CacheTotals, cache_totals
 from .events import LogEventHandler
+from .redraw import Redraw, Redrawer, RedrawMode, Renderer
 from .status import ErrorReporter, StatusCallback, clock_text, read_lines, status_line
 from .tracker import RunTracker
 
@@ -28,8 +29,6 @@ from .tracker import RunTracker
 DEBOUNCE_SECONDS = 10.0
 #: Default seconds between two size/mtime checks, and between polls with ``--poll``.
 POLL_SECONDS = 2.0
-
-Renderer = Callable[[Run], Any]
 
 
 @dataclass
@@ -43,27 +42,6 @@ class Tick:
     update: CacheUpdate | None = None
     rendered: bool = False
     read: list[str] = field(default_factory=list)
-
-
-class _Redraw(threading.Thread):
-    """One call of the renderer in a daemon thread; wakes the loop when done."""
-
-    def __init__(self, render: Renderer, run: Run, wake: threading.Event) -> None:
-        super().__init__(name="pokeviz-watch-redraw", daemon=True)
-        self.render, self.run_, self.wake = render, run, wake
-        self.started_at = time.perf_counter()
-        self.seconds = 0.0
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = self.render(self.run_)
-        except Exception as exc:  # reported by the loop
-            self.error = exc
-        finally:
-            self.seconds = time.perf_counter() - self.started_at
-            self.wake.set()
 
 
 class RunWatcher:
@@ -87,8 +65,9 @@ class RunWatcher:
         verbose: also report every file read, and tracebacks.
         wall_clock: gives the time printed in status lines (``time.time``).
         stop_event: once set, failures (work interrupted by the stop) are not reported.
-        render_in_background: draw in a thread, reading on meanwhile (default); False
-            draws inside :meth:`tick` (deterministic tests).
+        redraw_in: where redraws run while reading goes on: ``thread`` (default),
+            ``process`` (a worker process; ``render`` must be picklable) or ``inline``
+            (inside :meth:`tick`: deterministic tests).
     """
 
     def __init__(
@@ -103,7 +82,7 @@ class RunWatcher:
         verbose: bool = False,
         wall_clock: Callable[[], float] = time.time,
         stop_event: threading.Event | None = None,
-        render_in_background: bool = True,
+        redraw_in: RedrawMode = "thread",
     ) -> None:
         self.run = run
         self.render = render
@@ -113,7 +92,6 @@ class RunWatcher:
         self.verbose = verbose
         self.wall_clock = wall_clock
         self.stop_event = stop_event
-        self.render_in_background = render_in_background
         self.handler = LogEventHandler()
         self.tracker = RunTracker(run, jobs=jobs)
         self.errors = ErrorReporter(
@@ -121,7 +99,8 @@ class RunWatcher:
         )
         self._next_check = -math.inf
         self._render_due: float | None = None
-        self._redraw: _Redraw | None = None
+        self._redrawer = Redrawer(render, redraw_in, self.handler.wake)
+        self._redraw: Redraw | None = None
 
     @property
     def cached(self) -> dict[str, dict[str, Any]]:
@@ -171,8 +150,7 @@ class RunWatcher:
                 self._after_update(result.update, now)
         if self._render_due is not None and now >= self._render_due and self._redraw is None:
             self._start_redraw()
-            if not self.render_in_background:
-                result.rendered = self._finish_redraw(now) or result.rendered
+            result.rendered = self._finish_redraw(now) or result.rendered  # inline: done
         return result
 
     def seconds_until_due(self, now: float) -> float:
@@ -187,13 +165,10 @@ class RunWatcher:
         return max(0.0, due - now)
 
     def close(self, *, wait: bool = True) -> None:
-        """Wait for a running redraw to end (``wait``), or leave it to finish alone.
-
-        A redraw runs in a daemon thread and writes its files atomically, so a process
-        that exits without waiting leaves no broken figure.
-        """
-        if self._redraw is not None and wait:
-            self._redraw.join()
+        """Wait for a running redraw to end (``wait``), or abandon it (see
+        :meth:`pokeviz.watch.redraw.Redrawer.close`); figures are written atomically, so
+        an abandoned redraw leaves no broken file."""
+        self._redrawer.close(wait=wait)
 
     def status_line(self, update: CacheUpdate) -> str:
         """One line: time, files by status, entries, global step range, this update,
@@ -227,31 +202,26 @@ class RunWatcher:
         self._render_due = None
         if not self.cached or not is_run(self.run.path):
             return  # nothing to draw, or the run was deleted: never recreate its plots/
-        self._redraw = _Redraw(self.render, self.run, self.handler.wake)
-        if self.render_in_background:
-            self._redraw.start()
-        else:
-            self._redraw.run()
+        self._redraw = self._redrawer.start(self.run)
 
     def _finish_redraw(self, now: float) -> bool:
         """Report a redraw that has ended; True when it succeeded."""
         redraw = self._redraw
-        if redraw is None or redraw.is_alive():
+        if redraw is None or not redraw.done():
             return False
         self._redraw = None
-        if redraw.error is not None:
+        if redraw.error is not None or redraw.drawn is None:
             try:
-                raise redraw.error
+                raise redraw.error or RuntimeError("the redraw ended without a result")
             except Exception as exc:  # a failed redraw is reported; the next change retries
                 self.errors.report(exc, what="figures not updated")
             return False
         # A renderer that updates the cache itself (plot_run without update=False) may
         # have read files: report them; the figures already show them.
-        update = getattr(getattr(redraw.result, "report", None), "update", None)
-        if isinstance(update, CacheUpdate):
+        if redraw.drawn.update is not None:
             self.tracker.refresh()
-            self._after_update(update, now, by="  (read by the renderer)")
-        figures = _count_figures(redraw.result)
+            self._after_update(redraw.drawn.update, now, by="  (read by the renderer)")
+        figures = redraw.drawn.figures
         self.on_status(
             f"{self._clock()}  figures updated"
             + (f" ({figures} files)" if figures is not None else "")
@@ -262,10 +232,3 @@ class RunWatcher:
     def _clock(self) -> str:
         return clock_text(self.wall_clock())
 
-
-def _count_figures(result: Any) -> int | None:
-    for name in ("paths", "files", "figures", "written"):
-        value = getattr(result, name, None)
-        if isinstance(value, (list, tuple, dict, set)):
-            return len(value)
-    return None

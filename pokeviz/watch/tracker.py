@@ -14,11 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from ..api import update_run
-from ..cache import CacheUpdate, cached_versions, file_versions, read_manifest, stale_files
+from ..cache import (
+    MANIFEST,
+    CacheUpdate,
+    cached_versions,
+    file_versions,
+    read_manifest,
+    stale_files,
+)
 from ..discover import Run, is_run
 from ..errors import NoLogFilesError
 from ..ingest import looks_complete
-from .policy import Version, confirmed_removals, ready_files
+from .policy import Version, confirmed_losses, confirmed_removals, ready_files
 
 
 class RunTracker:
@@ -45,13 +52,18 @@ class RunTracker:
         self.jobs = jobs
         self.complete = complete
         #: The manifest records, as of the last update.
-        self.cached: dict[str, dict[str, Any]] = read_manifest(run.cache_dir)[0]
+        self.cached: dict[str, dict[str, Any]] = {}
         self._seen_at_check: dict[str, Version] = {}
         self._previous_listing: frozenset[str] | None = None
         #: Ready files an update could not write yet (see :meth:`_may_write`).
         self._postponed: set[str] = set()
-        self._had_cache = run.cache_dir.exists()
-        self._plots_gone_at_check = False
+        self._had_cache = False
+        self._vanished_at_check = False
+        #: Versions the cache held after the last update; stale files that still have
+        #: them lost their cache rather than changed.
+        self._known: dict[str, Version] = {}
+        self._lost_at_check: frozenset[str] = frozenset()
+        self.refresh()
 
     # -- the steps ---------------------------------------------------------
 
@@ -102,15 +114,22 @@ class RunTracker:
         listing = frozenset(current)
         removed = confirmed_removals(cached_versions(self.run), listing, self._previous_listing)
         self._previous_listing = listing
+        stale = stale_files(self.run, current)
+        # A stale file whose log did not change lost its cache (deleted, damaged): read
+        # it again only when the next check agrees, since the cache may be going away.
+        lost = {name for name in stale if self._known.get(name) == current[name]}
+        losses = confirmed_losses(lost, self._lost_at_check if check else None)
+        if check:
+            self._lost_at_check = frozenset(lost)
         readiness = ready_files(
-            {name: current[name] for name in stale_files(self.run, current)},
+            {name: current[name] for name in stale if name not in lost},
             finished=finished,
             check=check,
             seen_at_check=self._seen_at_check,
             looks_complete=lambda name: self.complete(self.run.logs_dir / name),
         )
         self._seen_at_check = dict(readiness.seen_at_check)
-        ready = readiness.ready | (self._postponed & listing)
+        ready = readiness.ready | losses | (self._postponed & listing)
         if not ready and not removed:
             return None
         self._require_run()
@@ -128,17 +147,19 @@ class RunTracker:
     def _may_write(self, check: bool) -> bool:
         """Whether an update may write the cache now.
 
-        ``plots/`` vanishing under a cache this tracker wrote is what ``rm -rf RUN`` looks
-        like half way; writing then would recreate ``plots/`` and leave the deleted run
-        behind. So the write waits for a later periodic check that still finds the run
-        (someone cleared ``plots/`` on purpose): by then a deleted run is gone.
+        ``plots/`` or the manifest vanishing under a cache this tracker wrote is what
+        ``rm -rf RUN`` looks like half way; writing then would recreate ``plots/`` and
+        leave the deleted run behind. So the write waits for a later periodic check that
+        still finds the run (someone cleared ``plots/`` on purpose): by then a deleted run
+        is gone.
         """
-        if self.run.plots_dir.exists() or not self._had_cache:
-            self._plots_gone_at_check = False
+        vanished = self._had_cache and not (self.run.cache_dir / MANIFEST).exists()
+        if not vanished:
+            self._vanished_at_check = False
             return True
-        if check and self._plots_gone_at_check:
+        if check and self._vanished_at_check:
             return True
-        self._plots_gone_at_check = self._plots_gone_at_check or check
+        self._vanished_at_check = self._vanished_at_check or check
         return False
 
     def _require_run(self) -> None:
@@ -151,4 +172,5 @@ class RunTracker:
     def refresh(self) -> None:
         """Read the manifest again (after someone else, e.g. a renderer, updated the cache)."""
         self.cached = read_manifest(self.run.cache_dir)[0]
-        self._had_cache = self._had_cache or self.run.cache_dir.exists()
+        self._known = {name: (e["size_bytes"], e["mtime_ns"]) for name, e in self.cached.items()}
+        self._had_cache = self._had_cache or bool(self.cached)
