@@ -101,10 +101,76 @@ class NestedEntryAnyComponents(NestedEntry, gc=False):
     rewards: _RewardsAnyComponents | None = None
 
 
-#: Tried first; raises ``msgspec.ValidationError`` on an unknown component name.
+#: The lenient decoders skip unknown keys (at any depth, so the caller checks the
+#: nesting depth of the text first); the standard one raises ``msgspec.ValidationError``
+#: on an unknown component name.
 NESTED_DECODER = msgspec.json.Decoder(list[NestedEntry])
-#: The retry for files with extra components.
+#: The lenient retry for files with extra components.
 NESTED_DECODER_ANY_COMPONENTS = msgspec.json.Decoder(list[NestedEntryAnyComponents])
+
+
+# The strict decoders accept exactly the documented keys, so a text they decode is at
+# most five levels deep except inside the two raw lists (see :func:`raw_lists`). They
+# are tried first: most files are documented entries and then need no depth scan.
+
+
+class _PositionStrict(_Position, forbid_unknown_fields=True, gc=False):
+    pass
+
+
+class _RewardsStrict(_Rewards, forbid_unknown_fields=True, gc=False):
+    pass
+
+
+class _RewardsAnyComponentsStrict(_RewardsAnyComponents, forbid_unknown_fields=True, gc=False):
+    pass
+
+
+class _PlayerStatusStrict(_PlayerStatus, forbid_unknown_fields=True, gc=False):
+    levels: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
+    pokemon_types: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
+
+
+class _ActionsStrict(_Actions, forbid_unknown_fields=True, gc=False):
+    pass
+
+
+class _StatisticsStrict(_Statistics, forbid_unknown_fields=True, gc=False):
+    pass
+
+
+class _NestedEntryStrict(NestedEntry, forbid_unknown_fields=True, gc=False):
+    position: _PositionStrict | None = None
+    rewards: _RewardsStrict | None = None
+    player_status: _PlayerStatusStrict | None = None
+    actions: _ActionsStrict | None = None
+    statistics: _StatisticsStrict | None = None
+
+
+class _NestedEntryAnyComponentsStrict(_NestedEntryStrict, forbid_unknown_fields=True, gc=False):
+    rewards: _RewardsAnyComponentsStrict | None = None
+
+
+_ANY_COMPONENTS_TYPES = (NestedEntryAnyComponents, _NestedEntryAnyComponentsStrict)
+#: Strict decoders, tried in this order before the lenient ones.
+NESTED_STRICT_DECODERS = (
+    msgspec.json.Decoder(list[_NestedEntryStrict]),
+    msgspec.json.Decoder(list[_NestedEntryAnyComponentsStrict]),
+)
+
+
+def raw_lists(entries: list[Any]) -> list[msgspec.Raw]:
+    """The raw ``levels``/``pokemon_types`` (nested) or ``levels``/``ptypes`` (flat) values
+    of entries decoded by a strict decoder; empty for other entries."""
+    if not entries:
+        return []
+    first = entries[0]
+    if isinstance(first, FlatEntryStandard):
+        return [e.levels for e in entries] + [e.ptypes for e in entries]
+    if not isinstance(first, _NestedEntryStrict):
+        return []
+    status = [e.player_status for e in entries if e.player_status is not None]
+    return [s.levels for s in status] + [s.pokemon_types for s in status]
 
 
 class FlatEntry(msgspec.Struct, gc=False):
@@ -277,7 +343,7 @@ def nested_columns(
         "reward_step": a([r.step for r in reward]),
     }
     components = [r.components for r in reward]
-    if entries and type(entries[0]) is NestedEntryAnyComponents:
+    if entries and isinstance(entries[0], _ANY_COMPONENTS_TYPES):
         _component_columns(components, out)
     else:
         c = _present(components, _NO_COMPONENTS)

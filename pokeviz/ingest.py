@@ -16,26 +16,37 @@ in the identical order.
 
 Bad-input policy (each case is reported in the summary, never raised):
 
-=================================  =========  =============================================
-input                              status     what is kept
-=================================  =========  =============================================
-``NaN``/``Infinity``/``-Infinity``  ok         the value is NULL and counted in bad_values
-non-numeric value for a number     ok         the value is NULL and counted in bad_values
-entry that is not an object        ok         skipped, counted in skipped_entries
-UTF-8 byte-order mark              ok         skipped, noted in ``warning``
-file cut off (no closing ``]``)    partial    every complete entry; read again on change
-0 bytes, whitespace only, ``[]``   empty      nothing
-top-level object / not an array    error      nothing
-syntax error, trailing garbage     error      every complete entry before the problem
-unreadable file (permissions…)     error      nothing
-=================================  =========  =============================================
+==================================  =======  ===============================================
+input                               status   what is kept
+==================================  =======  ===============================================
+``NaN``/``Infinity``/``-Infinity``  ok       the value is NULL and counted in bad_values
+number beyond float64 (``1e400``)   ok       in a field pokeviz reads: NULL, counted in
+or integer beyond int64                      bad_values; elsewhere ignored; entry kept
+non-numeric value for a number      ok       the value is NULL and counted in bad_values
+NULL ``map``, ``x`` or ``y``        ok       the entry; its tile is not counted
+entry that is not an object         ok       skipped, counted in skipped_entries
+UTF-8 byte-order mark               ok       skipped, noted in ``warning``
+file cut off (not ending ``}]``)    partial  every complete entry; read again on change
+0 bytes, whitespace only, ``[]``    empty    nothing
+top-level object / not an array     error    nothing
+nested deeper than 64 levels        error    nothing (memory stays bounded)
+syntax error, trailing garbage      error    every complete entry before the problem
+FIFO, device, socket, folder        error    nothing (never opened for blocking reads)
+file deleted after listing          error    nothing ("vanished"); dropped next update
+unreadable file (permissions…)      error    nothing
+==================================  =======  ===============================================
+
+Statistics are exact for any finite values, including ones near ±1.7e308 (scaled by a
+power of two before summing, see :class:`pokeviz.ingest_summary.SummaryBuilder`).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO
 
 from .ingest_fast import fast_path
@@ -58,6 +69,7 @@ __all__ = [
     "ijson_backend",
     "ingest_file",
     "looks_complete",
+    "open_log",
     "read_edges",
     "replace_non_finite",
     "sample_indices",
@@ -121,12 +133,47 @@ def looks_complete(path: str | Path) -> bool:
 
     Cost: one open and a read of at most :data:`EDGE_BYTES` bytes at each end.
     """
-    try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            return read_edges(handle, size).complete
-    except OSError:
+    opened = open_log(path)
+    if isinstance(opened, str):
         return False
+    handle, stat = opened
+    with handle:
+        try:
+            return read_edges(handle, stat.st_size).complete
+        except OSError:
+            return False
+
+
+def open_log(path: str | Path) -> tuple[BinaryIO, os.stat_result] | str:
+    """Open a log file for reading without ever blocking.
+
+    A FIFO, device or socket named like a log would block ``open()`` or a read forever,
+    so the file is opened with ``O_NONBLOCK`` and checked with ``fstat`` (the same inode
+    that is then read, whatever is renamed meanwhile).
+
+    Returns:
+        ``(binary handle, stat)``, or a one-line reason it cannot be read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return "the file vanished before it could be read (deleted or renamed meanwhile)"
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket (or a FIFO without writer on some systems)
+            return _NOT_REGULAR
+        return f"cannot open: {exc.strerror}; check permissions"
+    try:
+        stat = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        return f"cannot read: {exc.strerror}"
+    if not S_ISREG(stat.st_mode):
+        os.close(fd)
+        return _NOT_REGULAR
+    return os.fdopen(fd, "rb"), stat
+
+
+_NOT_REGULAR = "not a regular file (a FIFO, device, socket or folder); it is not read"
 
 
 def ingest_file(path: str | Path, *, fast_path_max_bytes: int = FAST_PATH_MAX_BYTES) -> FileSummary:
@@ -148,19 +195,11 @@ def ingest_file(path: str | Path, *, fast_path_max_bytes: int = FAST_PATH_MAX_BY
     streaming path. Deterministic.
     """
     path = Path(path)
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below, on every path
-    except OSError as exc:
-        return FileSummary(
-            path.name,
-            0,
-            0,
-            status="error",
-            format=None,
-            error=f"cannot open: {exc.strerror}; check permissions",
-        )
+    opened = open_log(path)
+    if isinstance(opened, str):
+        return FileSummary(path.name, 0, 0, status="error", format=None, error=opened)
+    handle, stat = opened
     with handle:
-        stat = os.fstat(handle.fileno())
         summary = FileSummary(path.name, stat.st_size, stat.st_mtime_ns)
         try:
             edges = read_edges(handle, stat.st_size)

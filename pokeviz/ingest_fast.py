@@ -1,8 +1,7 @@
 """The fast parse path: complete files decoded by msgspec, slice by slice.
 
-Pretty-printed files (``indent=2``, as the nested generations are written) are decoded in
-slices of ~:data:`SLICE_BYTES` cut between top-level entries, so memory is O(slice)
-whatever the file size; compact files are read whole. Anything msgspec rejects is left to
+Files are decoded in slices of ~:data:`SLICE_BYTES` cut between top-level entries, so
+memory is O(slice) whatever the file size. Anything msgspec rejects is left to
 the streaming path (:mod:`pokeviz.ingest_stream`), which gives the same summary.
 """
 
@@ -15,14 +14,17 @@ from typing import BinaryIO
 import msgspec
 import numpy as np
 
+from .depth import TooDeep, check_depth, raw_lists_are_flat
 from .formats import NESTED_KEYS
 from .formats_structs import (
     FLAT_STANDARD_DECODER,
     NESTED_DECODER,
     NESTED_DECODER_ANY_COMPONENTS,
+    NESTED_STRICT_DECODERS,
     flat_columns,
     flat_decoder,
     nested_columns,
+    raw_lists,
 )
 from .ingest_summary import BlockCutter, FileSummary, SummaryBuilder, finish_summary
 from .nonfinite import replace_non_finite
@@ -31,10 +33,13 @@ from .nonfinite import replace_non_finite
 #: decoded structs in the CPU caches: measured on 29 MB nested files, 512 KiB slices were
 #: ~1.5x faster than whole-file decoding and added ~8 MB to the peak instead of ~65 MB.
 SLICE_BYTES = 512 * 1024
-#: What lies between two top-level entries of a file written with ``indent=2``. JSON
-#: strings cannot hold a raw newline, so this never matches inside a value: cutting
-#: after its ``}`` and before its ``{`` splits the array into whole entries.
-_ENTRY_BOUNDARY = b"\n  },\n  {"
+#: What lies between two top-level entries: with ``indent=2``, then as ``json.dump``
+#: writes compact files (with and without spaces). Cutting at the comma splits the
+#: array into whole entries. The first cannot match inside a value (JSON strings hold
+#: no raw newline); the others could only inside a string or a list of objects, which
+#: logs do not have, and a cut there leaves a piece msgspec cannot decode (an open
+#: string or container), so the streaming path reads such a file correctly.
+_ENTRY_BOUNDARIES = (b"\n  },\n  {", b"}, {", b"},{")
 
 
 def fast_path(summary: FileSummary, handle: BinaryIO) -> bool:
@@ -72,18 +77,20 @@ def fast_path(summary: FileSummary, handle: BinaryIO) -> bool:
 def _slices(handle: BinaryIO) -> Iterator[bytes | memoryview]:
     """The rest of a file holding one JSON array, as JSON arrays of whole entries.
 
-    Pretty-printed files are cut at :data:`_ENTRY_BOUNDARY` about every
+    Files are cut at the first of :data:`_ENTRY_BOUNDARIES` they hold, about every
     :data:`SLICE_BYTES`: the boundary's comma becomes ``]`` to close one piece and then
     ``[`` to open the next, so the pieces are the original bytes and a syntax error
     stays a syntax error. They are views into one reused buffer (fresh buffers per slice
     cost more in page faults than the decoding), valid until the next piece is asked
-    for. A file without that boundary in its first slice (compact JSON) comes whole.
+    for. A file without any boundary in its first slice comes whole.
     """
     buffer = bytearray(SLICE_BYTES)
     size = handle.readinto(buffer)
-    if buffer.find(_ENTRY_BOUNDARY, 0, size) < 0:
+    boundary = next((b for b in _ENTRY_BOUNDARIES if buffer.find(b, 0, size) >= 0), None)
+    if boundary is None:
         yield bytes(buffer[:size]) + handle.read()
         return
+    comma_offset = boundary.index(b",")
     start = 0  # where the next piece starts: the file's "[" or a boundary comma
     while True:
         view = memoryview(buffer)
@@ -92,12 +99,12 @@ def _slices(handle: BinaryIO) -> Iterator[bytes | memoryview]:
         if size < len(buffer):  # the end of the file is in the buffer
             yield view[start:size]
             return
-        cut = buffer.rfind(_ENTRY_BOUNDARY, start, size)
+        cut = buffer.rfind(boundary, start, size)
         if cut < 0:  # one entry longer than the buffer: make room and read on
             view.release()
             buffer.extend(bytes(len(buffer)))
             continue
-        comma = cut + 4
+        comma = cut + comma_offset
         buffer[comma] = ord("]")
         yield view[start : comma + 1]
         buffer[comma] = ord("[")
@@ -119,15 +126,16 @@ def _decode_slice(
     replaced = 0
     try:
         decoded = _decode_columns(data, nested)
-    except msgspec.ValidationError:
-        return None
+    except (msgspec.ValidationError, TooDeep, RecursionError):
+        return None  # the streaming path gives the verdict
     except msgspec.DecodeError:
-        data, replaced = replace_non_finite(bytes(data))
-        if not replaced:
+        original = bytes(data)
+        data, replaced = replace_non_finite(original)
+        if data is original:
             return None
         try:
             decoded = _decode_columns(data, nested)
-        except msgspec.DecodeError:  # also msgspec.ValidationError, its subclass
+        except (msgspec.DecodeError, TooDeep, RecursionError):  # DecodeError: also invalid
             return None
     if decoded is None:
         return None
@@ -144,20 +152,41 @@ def _decode_columns(
         msgspec.ValidationError: a value the streaming path would count as bad.
     """
     if nested:
-        try:
-            entries = NESTED_DECODER.decode(data)
-        except msgspec.ValidationError:  # e.g. an extra reward component: decode again
-            entries = NESTED_DECODER_ANY_COMPONENTS.decode(data)
+        entries = _decode_strictly(data, NESTED_STRICT_DECODERS)
+        if entries is None:  # keys beyond the documented ones: skipped, depth checked
+            check_depth(data)
+            try:
+                entries = NESTED_DECODER.decode(data)
+            except msgspec.ValidationError:  # e.g. an extra reward component
+                entries = NESTED_DECODER_ANY_COMPONENTS.decode(data)
         return nested_columns(entries)
-    data = bytes(data)  # flat files are compact (one piece, bytes already) or rare
+    data = bytes(data)
     if _mentions_nested(data):
         return None  # flat first, nested later: a mixed file
-    try:
-        entries = FLAT_STANDARD_DECODER.decode(data)
-    except msgspec.ValidationError:  # keys beyond the documented ones: read extras too
+    entries = _decode_strictly(data, (FLAT_STANDARD_DECODER,))
+    if entries is None:  # keys beyond the documented ones: read extras too
+        check_depth(data)
         extras = tuple(sorted({m.decode() for m in _EXTRA_REWARD_KEYS.findall(data)}))
         entries = flat_decoder(extras).decode(data)
     return flat_columns(entries)
+
+
+def _decode_strictly(data: bytes | memoryview, decoders: tuple) -> list | None:
+    """Entries decoded by the first strict decoder that takes them, else None.
+
+    Raises:
+        TooDeep: a raw list of the entries nests deeper than the limit.
+        msgspec.DecodeError: not JSON as msgspec reads it.
+    """
+    for decoder in decoders:
+        try:
+            entries = decoder.decode(data)
+        except msgspec.ValidationError:
+            continue
+        if not raw_lists_are_flat(raw_lists(entries)):
+            check_depth(data)  # something unusual in the raw lists: look closer
+        return entries
+    return None
 
 
 _NESTED_KEY_BYTES = tuple(f'"{key}"'.encode() for key in NESTED_KEYS)

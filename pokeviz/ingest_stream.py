@@ -12,12 +12,14 @@ from typing import Any, BinaryIO
 import ijson
 import numpy as np
 
+from .depth import DepthScanner, TooDeep
 from .formats import FORMATS, canonical_entry, entry_format
 from .ingest_summary import (
     BLOCK_ENTRIES,
     FileSummary,
     SummaryBuilder,
     finish_summary,
+    too_deep,
     warn,
 )
 from .nonfinite import NonFiniteFilter
@@ -36,13 +38,42 @@ def _rows_to_block(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     return {name: _float_array([row.get(name) for row in rows]) for name in names}
 
 
+class _DepthGuard:
+    """A binary stream that checks the nesting depth of every byte before passing it on.
+
+    ijson keeps state per open level, so it must never see a text deeper than the limit.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.scanner = DepthScanner()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.scanner.feed(data)
+        return data
+
+
 def streaming_path(
     summary: FileSummary, handle: BinaryIO, bom: bool, complete: bool
 ) -> FileSummary:
+    """Summarize the file behind ``handle`` (at offset 0) with ijson, one entry at a time.
+
+    Args:
+        summary: the summary to fill (name, size and mtime already set).
+        handle: the open file.
+        bom: whether the file starts with a UTF-8 byte-order mark (skipped).
+        complete: whether the file ends like a finished ``json.dump``; a parse failure
+            in a file that does not is ``partial`` (still being written), else ``error``.
+
+    Returns:
+        ``summary``, filled. Memory: O(one block + samples + tiles + one chunk), whatever
+        the file's size or nesting (deeper than the limit: ``error``, nothing kept).
+    """
     summary.parser = "ijson"
     if bom:
         handle.read(len(BOM))
-    stream = NonFiniteFilter(handle)
+    stream = NonFiniteFilter(_DepthGuard(handle))
     builder = SummaryBuilder()
     formats = dict.fromkeys(FORMATS, 0)
     rows: list[dict[str, Any]] = []
@@ -62,6 +93,8 @@ def streaming_path(
                 rows = []
     except ijson.JSONError as exc:
         failure = str(exc).splitlines()[0].strip()
+    except TooDeep as exc:
+        return too_deep(summary, exc)
     except OSError as exc:
         failure = f"read error: {exc.strerror}"
     if rows:

@@ -98,25 +98,68 @@ def sample_key(file: str, entry_index: int) -> int:
 
 @dataclass
 class _Moments:
+    """Count, min, max, mean and variance of finite values arriving in blocks.
+
+    Chan et al.'s pairwise update in a fixed block order (deterministic). Values beyond
+    :data:`_UNSCALED_LIMIT` in magnitude are first multiplied by a power of two
+    ``2**-shift``, which is exact, so sums and squares never overflow: entries near
+    ±1.7e308 still give a finite, correct mean. Ordinary values are never scaled, so
+    their results are bit for bit those of the plain formula.
+    """
+
     n: int = 0
     minimum: float = math.inf
     maximum: float = -math.inf
-    mean: float = 0.0
-    m2: float = 0.0
+    mean: float = 0.0  # in units of 2**shift
+    m2: float = 0.0  # in units of 4**shift
+    shift: int = 0
 
     def add(self, values: np.ndarray) -> None:
-        # Chan et al.'s pairwise update: exact count, min and max; mean and variance
-        # computed in a fixed block order, so the result is deterministic.
         k = int(values.size)
+        low, high = float(values.min()), float(values.max())
+        self.minimum = min(self.minimum, low)
+        self.maximum = max(self.maximum, high)
+        peak = max(abs(low), abs(high))
+        if peak > _UNSCALED_LIMIT:
+            shift = math.frexp(peak)[1] - _UNSCALED_EXPONENT
+            if shift > self.shift:  # express the running state in the coarser unit
+                self.mean = math.ldexp(self.mean, self.shift - shift)
+                self.m2 = math.ldexp(self.m2, 2 * (self.shift - shift))
+                self.shift = shift
+        if self.shift:
+            values = np.ldexp(values, -self.shift)
         block_mean = float(values.sum()) / k
         block_m2 = float(((values - block_mean) ** 2).sum())
-        self.minimum = min(self.minimum, float(values.min()))
-        self.maximum = max(self.maximum, float(values.max()))
         total = self.n + k
         delta = block_mean - self.mean
         self.mean += delta * k / total
         self.m2 += block_m2 + delta * delta * self.n * k / total
         self.n = total
+
+    def row(self, name: str) -> tuple[str, int, float, float, float, float]:
+        """``(name, n, min, max, mean, std)``; std is the sample std (0 for one value)."""
+        std = math.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else 0.0
+        return (
+            name,
+            self.n,
+            self.minimum,
+            self.maximum,
+            math.ldexp(self.mean, self.shift),
+            _ldexp_or_inf(std, self.shift),
+        )
+
+
+#: Magnitude above which values are scaled before summing (2**400: squares of sums of
+#: any realistic number of scaled values stay far below the float64 maximum).
+_UNSCALED_EXPONENT = 400
+_UNSCALED_LIMIT = 2.0**_UNSCALED_EXPONENT
+
+
+def _ldexp_or_inf(value: float, shift: int) -> float:
+    try:
+        return math.ldexp(value, shift)
+    except OverflowError:  # a true spread beyond the float64 range
+        return math.inf
 
 
 _KEY_LIMIT = 1 << 19
@@ -225,17 +268,7 @@ class SummaryBuilder:
             "visits": np.array([t[1][0] for t in tiles], dtype=np.int64),
             "first_entry_index": np.array([t[1][1] for t in tiles], dtype=np.int64),
         }
-        summary.stats = [
-            (
-                name,
-                m.n,
-                m.minimum,
-                m.maximum,
-                m.mean,
-                math.sqrt(m.m2 / (m.n - 1)) if m.n > 1 else 0.0,
-            )
-            for name, m in sorted(self.moments.items())
-        ]
+        summary.stats = [m.row(name) for name, m in sorted(self.moments.items())]
         if self.total_steps:
             summary.total_steps = max(self.total_steps)
             if len(self.total_steps) > 1:
