@@ -18,7 +18,9 @@ The incremental contract (the same words are in ``cache/README.md``):
   every file is read again, with a note.
 * Nothing is written when nothing changed, so a read-only run with a current cache can
   be read. A stale cache that cannot be written is served as it is, with a note.
-* Writes are atomic and durable (temporary file, fsync, rename, fsync of the folder).
+* Writes are atomic; packs and the manifest also durable (temporary file, fsync, rename,
+  fsync of the folder). Loose sidecars skip the fsyncs: a power loss can leave one
+  empty, and the staleness check then reads its log file again.
   The manifest only names Parquet files that were completely written, so a process
   killed at any moment leaves a cache the next run reads correctly. One writer at a
   time per run (:mod:`pokeviz.lock`); files the manifest no longer names are deleted
@@ -141,7 +143,7 @@ def ingest_job(
     folder = Path(cache_dir) / SIDECARS
     parquet = None
     if folder.is_dir() and os.access(folder, os.W_OK):
-        write_tables(Path(cache_dir), entry["sidecar"], tables)
+        write_tables(Path(cache_dir), entry["sidecar"], tables, durable=False)
     else:
         parquet = {kind: parquet_bytes(tables[kind]) for kind in KINDS}
     return {"file": summary.file, "entry": entry, "tables": tables, "parquet": parquet}
@@ -414,7 +416,7 @@ class _Writer:
         if result["parquet"] is not None:
             from .sidecars import write_tables
 
-            write_tables(self.cache_dir, entry["sidecar"], result["parquet"])
+            write_tables(self.cache_dir, entry["sidecar"], result["parquet"], durable=False)
         self.manifest.files[name] = entry
         self.buffer[name] = result["tables"]
         self.buffered_rows += sum(t.num_rows for t in result["tables"].values())

@@ -133,8 +133,14 @@ def read_parquet(path: Path | bytes) -> pa.Table:
         return pq.ParquetFile(handle).read()
 
 
-def write_tables(cache_dir: Path, stem: str, tables: dict[str, pa.Table | bytes]) -> None:
+def write_tables(
+    cache_dir: Path, stem: str, tables: dict[str, pa.Table | bytes], *, durable: bool = True
+) -> None:
     """Write the three tables of ``stem`` (Arrow tables or Parquet bytes) atomically.
+
+    ``durable=False`` skips the fsyncs: for loose sidecars, which live only until the
+    end of the update, and which the staleness check (``PAR1`` marks) finds broken and
+    reads again if a power loss left them empty.
 
     Raises:
         OutputError: a file cannot be written (disk full, permissions, …).
@@ -143,9 +149,12 @@ def write_tables(cache_dir: Path, stem: str, tables: dict[str, pa.Table | bytes]
     for kind in KINDS:
         data = tables[kind]
         if isinstance(data, bytes):
-            atomic_write(paths[kind], data)
+            atomic_write(paths[kind], data, durable=durable)
         else:
-            atomic_write(paths[kind], lambda handle, data=data: pq.write_table(data, handle))
+            atomic_write(
+                paths[kind], lambda handle, data=data: pq.write_table(data, handle),
+                durable=durable,
+            )
 
 
 # ---------------------------------------------------------------------------
