@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import click
@@ -21,10 +22,12 @@ from pokeviz.plots.compare import (
     RunSeries,
     compare_variants,
     comparison_figure,
+    figure_data,
     mean_and_band,
     variant_color,
     variant_colors,
 )
+from pokeviz.plots.compare.colors import delta_e2000, srgb_to_lab
 from pokeviz.plots.style import PALETTE, save_figure, theme
 from pokeviz.stats import t_quantile
 from pokeviz.synth import synth_run, write_map_table
@@ -199,16 +202,22 @@ def test_levels_panels_are_per_file_mean_and_max(root: Path,
     assert result.figures["levels"].floor == 0.0
 
 
-def test_table_matches_sql(root: Path, result: pokeviz.CompareResult) -> None:
-    assert result.table[0].split()[:4] == ["variant", "runs", "entries", "last"]
+def test_table_compares_like_with_like(root: Path, result: pokeviz.CompareResult) -> None:
+    assert result.table[0].split()[:7] == ["variant", "runs", "entries", "last", "step",
+                                           "reward", "at"]
     for variant, line in zip(VARIANTS, result.table[1:], strict=True):
         dirs = run_dirs(root, variant)
         entries = sum(sql_rows(d, "SELECT sum(entries) FROM files")[0][0] for d in dirs)
         last = max(sql_rows(d, "SELECT max(last_global_step) FROM files")[0][0] for d in dirs)
-        finals = [reward_points(d)[1][-1] for d in dirs]
+        # Every run at the largest step all of them reached: the shorter run's end.
+        ranges = [sql_rows(d, "SELECT last_global_step, mean FROM file_stats WHERE metric = "
+                              "'reward_total' ORDER BY last_global_step") for d in dirs]
+        common = min(r[-1][0] for r in ranges)
+        assert common < last
+        finals = [next(m for end, m in r if end >= common) for r in ranges]
         half = T_DF1 * np.std(finals, ddof=1) / math.sqrt(2)
         cells = line.split()
-        assert cells[:4] == [variant, "2", f"{entries:,}", f"{last:,}"]
+        assert cells[:5] == [variant, "2", f"{entries:,}", f"{last:,}", f"{common:,}"]
         assert f"{np.mean(finals):.2f} ± {half:.2f}" in line
     assert result.warnings == []
 
@@ -266,7 +275,7 @@ def odd_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_one_run_has_no_band_and_a_broken_variant_is_named(odd_root: Path) -> None:
     out = compare_variants(experiments_dir=odd_root, jobs=1)
     assert [v.name for v in out.variants] == ["broken", "solo", "v1"]
-    assert out.paths[0].name == "compare_broken-solo-v1_reward_total.png"
+    assert out.paths[0].name == "compare_solo-v1_reward_total.png"  # only the variants drawn
     assert len(out.warnings) == 1
     assert out.warnings[0].startswith("variant broken: no usable log files in")
     # Reported as `pokeviz ingest` reports it: an empty file is not "no complete entry yet".
@@ -335,12 +344,12 @@ def test_fixed_colours() -> None:
     assert variant_color("v1") == PALETTE[0] == "#0173b2"  # blue
     assert variant_color("v2") == PALETTE[2] == "#029e73"  # green
     assert variant_color("v3") == PALETTE[1] == "#de8f05"  # orange
-    assert variant_color("v4") == PALETTE[3] == "#d55e00"  # red (vermillion)
+    assert variant_color("v4") == "#d62728"  # a true red
     assert variant_color("v4", 5) == variant_color("v4")  # the index does not matter
     assert variant_color("lstm", 0) == EXTRA_COLORS[0]
     assert variant_color("lstm", len(EXTRA_COLORS)) == EXTRA_COLORS[0]  # repeats
     colors = variant_colors(["v4", "zeta", "v1", "alpha"])
-    assert colors == {"v4": PALETTE[3], "zeta": EXTRA_COLORS[1], "v1": PALETTE[0],
+    assert colors == {"v4": "#d62728", "zeta": EXTRA_COLORS[1], "v1": PALETTE[0],
                       "alpha": EXTRA_COLORS[0]}
     assert len(set(EXTRA_COLORS) | {variant_color(v) for v in VARIANTS}) == 10
 
@@ -418,6 +427,122 @@ def test_readme_example_comparison_is_a_small_300_dpi_png() -> None:
 
     path = Path(__file__).resolve().parent.parent / "docs" / "images" / (
         "demo_compare_reward_total.png")
-    assert path.stat().st_size < 300_000
+    assert path.stat().st_size < 400_000
     with Image.open(path) as image:
         assert [round(v) for v in image.info["dpi"]] == [300, 300]
+
+
+# ---------------------------------------------------------------------------
+# Bands, y limits, colours, text boxes, HTML, broken files
+
+
+@pytest.mark.parametrize("band", ["se", "sd", "none"])
+def test_other_bands_and_y_limits_follow_the_data(root: Path, result: pokeviz.CompareResult,
+                                                   band: str) -> None:
+    data = figure_data("reward_total", result.variants, result.map_table, band)
+    ci = result.figures["reward_total"].panels[0]
+    panel = data.panels[0]
+    for variant in VARIANTS:
+        series, reference = panel.variants[variant], ci.variants[variant]
+        np.testing.assert_array_equal(series.mean, reference.mean)
+        values = np.vstack([np.interp(series.grid, r.steps, r.values) for r in series.runs])
+        sd = values.std(axis=0, ddof=1)
+        if band == "none":
+            assert series.low is None and not series.has_band
+            assert series.label == f"{variant}: mean of 2 runs no band"
+            continue
+        half = sd / math.sqrt(2) if band == "se" else sd
+        np.testing.assert_allclose(series.high - series.mean, half, rtol=1e-12, atol=1e-12)
+        assert series.t is None
+    # The y range is the data's (means and runs), padded 5 %, whatever the band.
+    lows = [min(float(s.mean.min()), *(float(r.values.min()) for r in s.runs))
+            for s in panel.variants.values()]
+    highs = [max(float(s.mean.max()), *(float(r.values.max()) for r in s.runs))
+             for s in panel.variants.values()]
+    pad = 0.05 * (max(highs) - min(lows))
+    assert panel.ylim == pytest.approx((min(lows) - pad, max(highs) + pad))
+    assert panel.ylim == ci.ylim
+
+
+def test_a_wide_band_is_cut_at_the_axis_with_a_note(result: pokeviz.CompareResult) -> None:
+    data = result.figures["reward_total"]
+    panel = data.panels[0]
+    cut = [s.variant for s in panel.variants.values()
+           if s.low.min() < panel.ylim[0] or s.high.max() > panel.ylim[1]]
+    assert cut, "two runs with t(df 1) give bands wider than the data"
+    assert f"{', '.join(cut)}: the 95 % CI band is cut at the axis, which follows the " \
+           "means and runs (few runs give wide bands)" in data.notes
+    with theme():
+        fig = comparison_figure(data)
+    assert fig.axes[1].get_ylim() == pytest.approx(panel.ylim)
+
+
+def test_the_four_variant_colours_differ_by_delta_e_20() -> None:
+    from itertools import combinations
+
+    # Reference pairs of Sharma, Wu & Dalal (2005), the CIEDE2000 test data.
+    for lab1, lab2, expected in [((50, 2.6772, -79.7751), (50, 0, -82.7485), 2.0425),
+                                 ((50, 2.5, 0), (73, 25, -18), 27.1492),
+                                 ((50, 2.5, 0), (50, 0, -2.5), 4.3065),
+                                 ((22.7233, 20.0904, -46.694), (23.0331, 14.973, -42.5619),
+                                  2.0373)]:
+        assert delta_e2000(np.array(lab1), np.array(lab2)) == pytest.approx(expected, abs=1e-4)
+    assert srgb_to_lab("#ffffff") == pytest.approx([100, 0, 0], abs=1e-3)
+    for a, b in combinations(VARIANTS, 2):
+        distance = delta_e2000(srgb_to_lab(variant_color(a)), srgb_to_lab(variant_color(b)))
+        assert distance >= 20, (a, b, distance)
+    # The old vermillion was too close to v3's orange.
+    assert delta_e2000(srgb_to_lab("#d55e00"), srgb_to_lab(variant_color("v3"))) < 20
+
+
+def test_no_text_overlaps_or_is_cut_off(result: pokeviz.CompareResult,
+                                        odd_root: Path) -> None:
+    from pokeviz.plots.layout import text_overlaps, texts_outside
+
+    long = compare_variants(experiments_dir=odd_root, metrics=["badges"], jobs=1)
+    figures = [*result.figures.values(), *long.figures.values()]
+    for data in figures:
+        with theme():
+            fig = comparison_figure(data)
+        assert text_overlaps(fig) == [], data.metric
+        assert texts_outside(fig) == [], data.metric
+
+
+def test_html_page_holds_the_exact_means(root: Path, tmp_path: Path) -> None:
+    out = compare_variants(["v1", "v4"], experiments_dir=root, output_dir=tmp_path,
+                           formats=["html", "png"], metrics=["reward_total"], jobs=1)
+    page = tmp_path / "compare_v1-v4_reward_total.html"
+    assert out.paths == [page, tmp_path / "compare_v1-v4_reward_total.png"]
+    text = page.read_text()
+    assert "Plotly.newPlot" in text and len(text) > 3_000_000  # plotly.js inlined
+    assert not re.search(r"<script[^>]+src=", text)
+    figure = json.loads(re.search(r'Plotly\.newPlot\("compare-reward_total", (\[.*?\]), \{',
+                                  text).group(1).replace("<\\/", "</"))
+    for variant in ("v1", "v4"):
+        for run_dir in run_dirs(root, variant):
+            steps, means = reward_points(run_dir)
+            trace = next((t for t in figure if t["name"] in
+                          (f"{variant}/{run_dir.name}", f"{variant}: single runs")
+                          and t["x"] == steps.tolist()), None)
+            assert trace is not None and trace["y"] == means.tolist(), (variant, run_dir)
+    before = page.read_bytes()
+    compare_variants(["v1", "v4"], experiments_dir=root, output_dir=tmp_path,
+                     formats=["html"], metrics=["reward_total"], jobs=1)
+    assert page.read_bytes() == before
+
+
+def test_a_garbage_file_is_an_error_not_a_partial_one(tmp_path: Path) -> None:
+    experiments = deep_root(tmp_path)
+    synth_run(experiments, variant="v1", files=2, envs=2, steps_per_env=8)
+    logs = experiments / "junk" / "20260101_000000" / "json_logs"
+    logs.mkdir(parents=True)
+    (logs / "stats_1767225600.json").write_text("this is not json")
+    partial = experiments / "cut" / "20260101_000000" / "json_logs"
+    partial.mkdir(parents=True)
+    (partial / "stats_1767225600.json").write_text('[\n  {"step": 0, "rewa')
+    out = compare_variants(experiments_dir=experiments, jobs=1)
+    junk = next(w for w in out.warnings if w.startswith("variant junk"))
+    cut = next(w for w in out.warnings if w.startswith("variant cut"))
+    assert "stats_1767225600.json: error: " in junk and "no complete entry yet" not in junk
+    assert "its 1 log file has no complete entry yet" in cut
+    assert out.paths[0].name == "compare_v1_reward_total.png"

@@ -126,6 +126,10 @@ def _split_metrics(
 @click.option("--map-data", type=click.Path(dir_okay=False, path_type=Path),
               help="map_data.json for global tiles [default: $POKEVIZ_MAP_DATA, else "
               "searched from EXPERIMENTS_DIR upward].")
+@click.option("--band", type=click.Choice(["ci95", "se", "sd", "none"]), default="ci95",
+              show_default=True,
+              help="Band around each mean: 95 % CI of the mean (Student's t), ± 1 standard "
+              "error, ± 1 standard deviation, or none. The y axis follows the means.")
 @click.option("--report", is_flag=True,
               help="Also write compare_{v1-v2-...}_report.pdf: every figure and per-variant "
               "tables of runs, final scores (mean ± 95 % CI) and steps to milestones.")
@@ -138,17 +142,19 @@ def compare(
     output_dir: Path | None,
     metrics: tuple[str, ...],
     map_data: Path | None,
+    band: str,
     report: bool,
     formats: tuple[str, ...],
     jobs: int | None,
     verbose: bool,
 ) -> None:
-    """Compare variants side by side: mean over runs with a 95 % band, game progress.
+    """Compare variants side by side: mean over runs with a band, game progress.
 
     VARIANT names folders under --experiments-dir (default: all of them). Each run is
     ingested first (only new or changed log files are read). Writes
-    compare_{v1-v2-...}_{metric}.{fmt} and prints a table per variant: runs, entries,
-    last global step, final total reward (mean ± 95 % CI over runs), tiles, max badges.
+    compare_{v1-v2-...}_{metric}.{fmt} (the variants drawn; html: an interactive page)
+    and prints a table per variant: runs, entries, last global step, total reward at
+    the largest step all its runs reached (mean ± 95 % CI over runs), tiles, badges.
 
     \b
     Metrics:
@@ -163,6 +169,7 @@ def compare(
         pokeviz compare
         pokeviz compare v1 v4 --metric reward_total,badges --format png,pdf
         pokeviz compare --experiments-dir demo/experiments --runs latest
+        pokeviz compare v1 v4 --band se --format png,html
         pokeviz compare v1 v4 --report
     """
     from ..plots.compare import compare_variants
@@ -178,7 +185,7 @@ def compare(
         result = compare_variants(
             list(variants) or None, experiments_dir=experiments_dir, runs=runs,
             output_dir=output_dir, formats=formats, metrics=metrics, jobs=jobs,
-            map_data=map_data, progress=progress,
+            map_data=map_data, progress=progress, band=band,
         )
     finally:
         for _, close in bars.values():

@@ -20,10 +20,12 @@ How a curve is made (the same for every metric):
   points onto that grid; nothing is extrapolated beyond a run's first or last point, so
   the mean is always over the same runs. Runs longer than the shortest continue as thin
   lines, and a note says so.
-* **Band**: with ``n ≥ 2`` runs, mean ± ``t(0.975, n − 1) · s / √n`` (``s`` the sample
-  standard deviation across runs at that grid point): a 95 % confidence interval of the
-  mean over runs (seeds), Student's t. One run: its own points, no band, and the legend
-  says so.
+* **Band** (``band``): with ``n ≥ 2`` runs, ``ci95`` (default) is mean ±
+  ``t(0.975, n − 1) · s / √n`` (``s`` the sample standard deviation across runs at that
+  grid point): a 95 % confidence interval of the mean over runs (seeds), Student's t;
+  ``se`` is ± ``s / √n``, ``sd`` ± ``s``, ``none`` no band. One run: its own points, no
+  band, and the legend says so. The y axis follows the means and runs, never the band:
+  a wider band is cut at the axis, with a note.
 
 Everything is deterministic: the same logs and arguments give the same numbers and
 byte-identical figures, whatever the order or worker count of earlier ingests.
@@ -41,11 +43,14 @@ from ...discover import Run
 from ...errors import NoLogFilesError, PokevizError
 from ...kanto import MapTable, resolve_map_table
 from ...outputs import check_formats
+from ...stats import BANDS
 from ...stats.variants import RUN_CHOICES, load_variants, variant_names
+from ..page import write_html
 from ..style import FORMATS, save_figure, theme
 from .colors import EXTRA_COLORS, FIXED_COLORS, variant_color, variant_colors
 from .data import STAT_METRICS, RunData, VariantData, run_data
 from .figure import DETAIL_COLUMNS, comparison_figure
+from .interactive import comparison_traces
 from .series import (
     DEFAULT_METRICS,
     METRICS,
@@ -77,6 +82,7 @@ __all__ = [
     "compare_names",
     "compare_variants",
     "comparison_figure",
+    "comparison_traces",
     "figure_data",
     "mean_and_band",
     "run_data",
@@ -162,6 +168,7 @@ def compare_variants(
     jobs: int | None = None,
     map_data: str | Path | None = None,
     progress: Callable[[Run, int, int], Any] | None = None,
+    band: str = "ci95",
 ) -> CompareResult:
     """Compare variants side by side over their runs (``pokeviz compare``).
 
@@ -172,18 +179,20 @@ def compare_variants(
         runs: ``"all"`` (every run of a variant: the band is across them) or
             ``"latest"`` (only its latest run, :func:`pokeviz.discover.latest_run`).
         output_dir: where to write (created); default ``<experiments_dir>/plots/``.
-        formats: one or more of ``png``, ``pdf``, ``svg``.
+        formats: one or more of ``png``, ``pdf``, ``svg`` and ``html`` (a self-contained
+            interactive Plotly page of the same data).
         metrics: figures to draw, of :data:`METRICS` (default reward_total, exploration).
         jobs: ingest worker processes per run (results do not depend on it).
         map_data: the ``map_data.json`` for global tiles; default ``POKEVIZ_MAP_DATA``,
             then a search from ``experiments_dir`` upward
             (:func:`pokeviz.kanto.resolve_map_table`).
         progress: ``progress(run, done_bytes, total_bytes)`` during each run's ingest.
+        band: ``ci95`` (default), ``se``, ``sd`` or ``none`` (:data:`pokeviz.stats.BANDS`).
 
     Returns:
         The :class:`CompareResult`: one ``compare_{v1-v2-…}_{metric}.{fmt}`` per metric
-        and format (variant names as compared, including ones not drawn), the table,
-        warnings and the data behind every figure.
+        and format (the names of the variants drawn), the table, warnings and the data
+        behind every figure.
 
     Raises:
         PokevizError: bad arguments; ``RunNotFoundError`` for a missing experiments or
@@ -201,6 +210,8 @@ def compare_variants(
     metrics = check_formats(metrics, METRICS, "metric")
     if runs not in RUN_CHOICES:
         raise PokevizError(f"--runs must be one of {', '.join(RUN_CHOICES)}, got {runs!r}")
+    if band not in BANDS:
+        raise PokevizError(f"--band must be one of {', '.join(BANDS)}, got {band!r}")
     names, found = variant_names(experiments, variants)
     colors = variant_colors(sorted(set(found) | set(names)))
     table, map_notes = resolve_map_table(experiments, map_data)
@@ -217,15 +228,21 @@ def compare_variants(
 
     out_dir = Path(output_dir) if output_dir is not None else experiments / "plots"
     out_dir.mkdir(parents=True, exist_ok=True)
+    drawn = [v.name for v in compared if v.usable]
     figures: dict[str, ComparisonFigure] = {}
     paths: list[Path] = []
     with theme():
         for metric in metrics:
-            data = figure_data(metric, compared, table)
-            fig = comparison_figure(data)
+            data = figure_data(metric, compared, table, band)
+            images = [f for f in formats if f != "html"]
+            fig = comparison_figure(data) if images else None
             for fmt in formats:
-                data.paths.append(save_figure(fig, out_dir / compare_names(names, metric, fmt),
-                                              fmt))
+                path = out_dir / compare_names(drawn, metric, fmt)
+                if fmt == "html":
+                    data.paths.append(write_html(comparison_traces(data), path,
+                                                 div_id=f"compare-{metric}"))
+                else:
+                    data.paths.append(save_figure(fig, path, fmt))
             paths.extend(data.paths)
             figures[metric] = data
     return CompareResult(

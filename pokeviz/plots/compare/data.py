@@ -58,13 +58,26 @@ class RunData:
         finite = values[~np.isnan(values)]
         return float(finite[-1]) if len(finite) else None
 
+    def last_step_with(self, metric: str) -> int | None:
+        """The last global step of the last file that has ``metric`` (None: none)."""
+        values = self.stats.get(metric, {}).get("mean")
+        if values is None or np.isnan(values).all():
+            return None
+        return int(self.file_last[~np.isnan(values)][-1])
+
     def value_at(self, metric: str, step: int) -> float | None:
-        """The per-file mean of ``metric`` in the last file (with it) ending by ``step``."""
+        """The per-file mean of ``metric`` in the file (with it) whose range holds ``step``.
+
+        When ``step`` falls between two files, the later one; None when the run's
+        files with the metric end before ``step``.
+        """
         values = self.stats.get(metric, {}).get("mean")
         if values is None:
             return None
-        keep = ~np.isnan(values) & (self.file_last <= step)
-        return float(values[keep][-1]) if keep.any() else None
+        keep = ~np.isnan(values)
+        ends, means = self.file_last[keep], values[keep]
+        index = int(np.searchsorted(ends, step, side="left"))
+        return float(means[index]) if index < len(means) else None
 
     def maximum(self, metric: str) -> float | None:
         """The largest value of ``metric`` over all entries (None: never logged)."""

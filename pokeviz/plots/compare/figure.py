@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING
 
 from ..style import FIGURE_WIDTH_IN, format_steps, freeze_layout, new_figure
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
 
 #: Per-variant detail panels per row.
 DETAIL_COLUMNS = 4
+#: Notes are wrapped to this many characters per line (7 pt text across the figure).
+NOTE_WIDTH_CHARS = 115
 
 
 def _draw_overlay(ax: Axes, panel: Panel) -> None:
@@ -29,7 +32,12 @@ def _draw_overlay(ax: Axes, panel: Panel) -> None:
     ax.set_ylabel(panel.ylabel)
 
 
-def _draw_detail(ax: Axes, series: VariantSeries, what: str) -> None:
+def _short(name: str, limit: int = 14) -> str:
+    """A variant name cut to fit a detail panel's title (full names are in the legend)."""
+    return name if len(name) <= limit else name[:limit - 1] + "…"
+
+
+def _draw_detail(ax: Axes, series: VariantSeries) -> None:
     """One variant alone: its runs (thin), mean (thick) and band (shaded)."""
     if series.has_band and len(series.grid):
         ax.fill_between(series.grid, series.low, series.high, color=series.color,
@@ -40,9 +48,10 @@ def _draw_detail(ax: Axes, series: VariantSeries, what: str) -> None:
                     zorder=2)
     ax.plot(series.grid, series.mean, color=series.color, linewidth=1.6, zorder=3,
             marker="o" if len(series.grid) == 1 else None, markersize=3)
-    runs = f"{series.n_runs} runs" if series.n_runs > 1 else "1 run, no band"
-    ax.set_title(f"{series.variant} · {runs}{what}", loc="left", fontsize=8, color=series.color,
-                 fontweight="bold")
+    # Short enough for a quarter of the width: the legend says what is drawn.
+    runs = f"{series.n_runs} runs" if series.n_runs > 1 else "1 run"
+    ax.set_title(f"{_short(series.variant)} · {runs}", loc="left", fontsize=8,
+                 color=series.color, fontweight="bold")
     ax.tick_params(labelsize=7)
 
 
@@ -51,10 +60,12 @@ def comparison_figure(data: ComparisonFigure) -> Figure:
 
     Layout: a legend row under the title (one entry per variant saying which band is
     shown over how many runs); the overlay panel(s), every variant's mean (thick) and
-    95 % band (shaded) together; below, one small panel per variant with the first
+    band (shaded) together; below, one small panel per variant with the first
     overlay's data alone: its single runs (thin, the exact per-file values), mean and
     band. All panels have the same x range; the detail panels share the first overlay's
-    y axis. Notes (runs without the metric, means cut at the shortest run) at the bottom.
+    y axis. The y range follows the data (:attr:`Panel.ylim`); wider bands are cut at
+    the axis. Notes (runs without the metric, means cut at the shortest run, bands cut)
+    at the bottom, wrapped to the figure's width.
 
     Args:
         data: from :func:`figure_data`.
@@ -72,7 +83,8 @@ def comparison_figure(data: ComparisonFigure) -> Figure:
     details = list(data.panels[0].variants.values())
     n_cols = max(1, min(DETAIL_COLUMNS, len(details)))
     n_rows = -(-len(details) // n_cols) if details else 0
-    height = 0.45 + 0.45 + 3.0 + 1.55 * n_rows + 0.3 + 0.13 * len(data.notes)
+    notes = [line for note in data.notes for line in textwrap.wrap(note, NOTE_WIDTH_CHARS)]
+    height = 0.45 + 0.45 + 3.0 + 1.55 * n_rows + 0.3 + 0.13 * len(notes)
     fig = new_figure(FIGURE_WIDTH_IN, height, layout="constrained")
     fig.suptitle(data.title, fontsize=10)
     columns = n_cols * n  # a common multiple: overlays and details both tile the width
@@ -86,19 +98,16 @@ def comparison_figure(data: ComparisonFigure) -> Figure:
         # Overlays keep their own y scale: a per-file max dwarfs a per-file mean.
         ax = fig.add_subplot(grid[1, i * n_cols:(i + 1) * n_cols])
         _draw_overlay(ax, panel)
-        if data.floor is not None:
-            # Counts start at the floor (a sliver below it keeps a line at 0 visible) and
-            # span at least 1, so all-zero curves sit on a readable axis.
-            top = max(ax.get_ylim()[1], data.floor + 1)
-            ax.set_ylim(data.floor - 0.02 * (top - data.floor), top)
+        if panel.ylim is not None:
+            ax.set_ylim(*panel.ylim)
         if data.metric == "badges":
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.append(ax)
-    what = f", per-file {data.panels[0].key.rsplit('_', 1)[-1]}" if n > 1 else ""
+    what = f"per-file {data.panels[0].key.rsplit('_', 1)[-1]}" if n > 1 else "per-file values"
     for j, series in enumerate(details):
         row, col = 2 + j // n_cols, (j % n_cols) * n
         ax = fig.add_subplot(grid[row, col:col + n], sharey=axes[0])
-        _draw_detail(ax, series, what)
+        _draw_detail(ax, series)
         axes.append(ax)
     for ax in axes:
         small = ax not in axes[:n]
@@ -117,12 +126,12 @@ def comparison_figure(data: ComparisonFigure) -> Figure:
     handles, labels = axes[0].get_legend_handles_labels()
     if any(v.n_runs > 1 for v in details):
         handles.append(Line2D([], [], color=".4", linewidth=0.6, alpha=0.8))
-        labels.append("thin (per-variant panels): single runs, exact per-file values")
+        labels.append(f"thin (per-variant panels): single runs, exact {what}")
     if handles:
         legend_box.legend(handles, labels, loc="center", ncols=2, fontsize=7.5,
                           frameon=False, borderaxespad=0, handlelength=1.8)
-    if data.notes:
-        fig.supxlabel("\n".join(data.notes), fontsize=7, color=".35", x=0.01,
+    if notes:
+        fig.supxlabel("\n".join(notes), fontsize=7, color=".35", x=0.01,
                       horizontalalignment="left")
     return freeze_layout(fig)
 
