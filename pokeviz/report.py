@@ -204,9 +204,10 @@ def component_table(rewards: RewardData) -> Table:
     if rewards.missing:
         notes.append("Not in these logs (not shown as 0): "
                      + ", ".join(m.removeprefix("reward_") for m in rewards.missing) + ".")
-    return Table(caption="Reward components in the final log file",
+    return Table(caption="Mean, min and max in the final log file (every entry)",
                  header=("component", "files", "final file", "mean", "min", "max"),
-                 rows=rows, numeric=frozenset({3, 4, 5}), notes=notes)
+                 rows=rows or [("none", "-", "no reward values in these logs", "-", "-", "-")],
+                 numeric=frozenset({3, 4, 5}), notes=notes)
 
 
 def milestone_table(found: Sequence[Any], last_step: int | None) -> Table:
@@ -221,7 +222,7 @@ def milestone_table(found: Sequence[Any], last_step: int | None) -> Table:
         share = f"{m.first_global_step / last_step:.1%}" if last_step else "-"
         rows.append((m.kind, str(m.key), m.label, f"{m.first_global_step:,}", share))
     return Table(
-        caption="Exploration milestones",
+        caption="First global step of each map and badge count, earliest first",
         header=("kind", "key", "milestone", "first global step", "of training"),
         rows=rows or [("-", "-", "no position in these logs", "-", "-")],
         numeric=frozenset({1, 3, 4}),

@@ -133,6 +133,16 @@ def test_report_of_a_missing_run_is_one_error_line(tmp_path: Path) -> None:
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_a_run_without_entries_still_reports_and_says_why(make_run, tmp_path: Path) -> None:
+    run = make_run({"stats_1.json": "[]", "stats_2.json": '[{"step": 1, "position": {"x'})
+    out = invoke("report", run, "--output-dir", tmp_path)
+    path = tmp_path / "v4_20260101_000000_report.pdf"
+    assert f"wrote    {path}" in out and pdf_pages(path) >= 3
+    text = pdf_text(path)
+    assert "no reward values in these logs" in text and "no entries yet" in text
+    assert re.search(r"stats_1\.json\s+empty", text) and re.search(r"stats_2\.json\s+partial", text)
+
+
 # ---------------------------------------------------------------------------
 # pokeviz compare --report
 
