@@ -399,7 +399,8 @@ def compare_report(
         output_dir: where to write (created); default ``<experiments_dir>/plots/``.
 
     Returns:
-        The :class:`ReportResult`: ``compare_{v1-v2-…}_report.pdf`` and its page count.
+        The :class:`ReportResult`: ``compare_{v1-v2-…}_report.pdf`` (the variants drawn,
+        as the figures are named) and its page count.
 
     Raises:
         PokevizError: a run's cache cannot be read; ``OutputError`` when the PDF cannot
@@ -414,7 +415,8 @@ def compare_report(
 
     started = time.perf_counter()
     experiments = Path(experiments_dir)
-    names = [v.name for v in result.variants]
+    # Named like the comparison figures: after the variants drawn.
+    names = [v.name for v in result.variants if v.usable] or [v.name for v in result.variants]
     tables = []
     summary = []
     for v in result.variants:
