@@ -21,6 +21,8 @@ from harness_table import Row
 #: The line before the plugin's JSON rows on the child's stdout.
 MARKER = "@@pokeviz-bench-plugin-rows@@"
 KEYS = ("route", "seconds", "rss_mb", "target_ratio", "target_rss_mb", "note")
+#: Keys a row may leave out (read as None).
+OPTIONAL = ("rss_mb", "target_rss_mb", "ok")
 NUMBERS = ("seconds", "rss_mb", "target_ratio", "target_rss_mb")
 
 
@@ -40,22 +42,24 @@ def _load(path: Path) -> object:
 
 
 def check_rows(rows: object) -> list[dict]:
-    """The rows if they follow the contract.
+    """The rows if they follow the contract (left-out optional keys set to None).
 
     Raises:
-        ValueError: not a list of dicts with exactly the contract's keys and types.
+        ValueError: not a list of dicts with the contract's keys and types.
     """
     if not isinstance(rows, list):
         raise ValueError(f"measure() returned {type(rows).__name__}, not a list of rows")
     for row in rows:
         if not isinstance(row, dict):
             raise ValueError(f"a row is {type(row).__name__}, not a dict")
-        missing = [k for k in KEYS if k not in row]
+        missing = [k for k in KEYS if k not in row and k not in OPTIONAL]
         extra = [k for k in row if k not in (*KEYS, "ok")]
         if missing or extra:
             raise ValueError(f"row {row.get('route')!r}: missing {missing}, unknown {extra}")
         if not isinstance(row["route"], str) or not isinstance(row["note"], str):
             raise ValueError(f"row {row['route']!r}: route and note must be text")
+        for key in OPTIONAL:
+            row.setdefault(key, None)
         for key in NUMBERS:
             value = row[key]
             if value is not None and (isinstance(value, bool) or not isinstance(

@@ -151,9 +151,12 @@ def test_check_rows_contract() -> None:
         sys.path.remove(str(BENCH))
     ok = {"route": "r", "seconds": 1, "rss_mb": None, "target_ratio": 0.5,
           "target_rss_mb": None, "note": ""}
-    assert check_rows([ok, {**ok, "ok": True}]) == [ok, {**ok, "ok": True}]
+    assert check_rows([dict(ok), {**ok, "ok": True}]) == [{**ok, "ok": None}, {**ok, "ok": True}]
+    short = {k: v for k, v in ok.items() if k not in ("rss_mb", "target_rss_mb")}
+    assert check_rows([short]) == [{**ok, "ok": None}]
     for bad in ({**ok, "seconds": "1"}, {**ok, "seconds": float("nan")}, {**ok, "extra": 1},
-                {**ok, "ok": "yes"}, {**ok, "seconds": True}):
+                {**ok, "ok": "yes"}, {**ok, "seconds": True},
+                {k: v for k, v in ok.items() if k != "note"}):
         with pytest.raises(ValueError):
             check_rows([bad])
     with pytest.raises(ValueError):
