@@ -127,7 +127,7 @@ def milestones_figure(result: StatsResult, colors: dict[str, str]) -> Figure:
     fig = new_figure(FIGURE_WIDTH_IN, 1.3 + 0.32 * max(1, len(order)), layout="constrained")
     ax = fig.add_subplot()
     for j, v in enumerate(result.variants):
-        offset = ((n - 1) / 2 - j) * (0.6 / max(1, n))  # the first variant on top
+        offset = ((n - 1) / 2 - j) * (0.72 / max(1, n))  # the first variant on top
         for s in result.milestones.get(v, []):
             y = -order.index((s.kind, s.key)) + offset
             if s.ci is not None:
