@@ -78,7 +78,8 @@ def measure(run: Path, experiments: Path, pokeviz: list[str], repeat: int) -> li
     Returns:
         Rows ``{"route", "seconds", "rss_mb", "target_ratio", "target_rss_mb", "note"}``;
         ``target_ratio`` is the allowed multiple of the DuckDB peer's time (None for the
-        HTML row, whose target is its size, stated in ``note``).
+        HTML row, whose target is its size: its ``ok`` says whether every page is within
+        it, and ``note`` lists the sizes).
     """
     run, experiments = Path(run), Path(experiments)
     maps = _map_option(run, experiments)
@@ -111,7 +112,7 @@ def measure(run: Path, experiments: Path, pokeviz: list[str], repeat: int) -> li
         except RuntimeError as exc:
             rows.append({"route": "pokeviz plot --format html (size)", "seconds": None,
                          "rss_mb": None, "target_ratio": None, "target_rss_mb": None,
-                         "note": f"unavailable: {str(exc).splitlines()[0]}"})
+                         "ok": False, "note": f"unavailable: {str(exc).splitlines()[0]}"})
         else:
             pages = sorted(html_dir.glob("*.html"))
             sizes = [p.stat().st_size / MB for p in pages]
@@ -120,6 +121,7 @@ def measure(run: Path, experiments: Path, pokeviz: list[str], repeat: int) -> li
                                 for p, s in zip(pages, sizes, strict=True))
             rows.append({"route": "pokeviz plot --format html (size)", "seconds": seconds,
                          "rss_mb": rss, "target_ratio": None, "target_rss_mb": TARGET_RSS_MB,
+                         "ok": verdict == "PASS" and rss <= TARGET_RSS_MB,
                          "note": f"{listing or 'no page written'}; each ≤ "
                                  f"{HTML_TARGET_MB:.0f} MB: {verdict}"})
     return rows
