@@ -368,7 +368,7 @@ def animate_run(
     runs). Cost: per frame one figure redraw, plus two reads of the small position
     sidecars (the first finds the colour scale's top).
     """
-    from .animate_frames import FrameDrawer, load_background
+    from .animate_frames import FRAME_WIDTH_IN, FrameDrawer, load_background
     from .plots.heatmap import heatmap_data, view_box
     from .plots.style import theme
 
@@ -397,8 +397,8 @@ def animate_run(
         box = view_box(heat) if heat.grid is not None and heat.placed_visits else None
         peak = Exploration(heat, table, box)
         vmax = max((peak.peak() for _ in _windows_visits(view, windows, peak)), default=1)
-        picture = (load_background(background, box) if background is not None and box
-                   else None)
+        picture = (load_background(background, box, round(FRAME_WIDTH_IN * dpi))
+                   if background is not None and box else None)
         if background is not None and box is None:
             notes.append("--background ignored: no visits placed on the Kanto map "
                          "(no map table, or none of its maps visited)")

@@ -85,42 +85,46 @@ def overlay(window: np.ndarray, seen: np.ndarray, cmap: Any, norm: Any,
     return rgba
 
 
-def load_background(path: str | Path, box: tuple[int, int, int, int]) -> np.ndarray:
+def load_background(path: str | Path, box: tuple[int, int, int, int],
+                    width_px: int | None = None) -> np.ndarray:
     """The part of a Kanto map picture under the global tiles ``box``, washed out.
 
     Args:
         path: an image Pillow reads; pixel ``(16·gx, 16·gy)`` is the top-left corner of
             global tile ``(gx, gy)``.
         box: ``(left, right, top, bottom)`` global tiles, inclusive.
+        width_px: the frame width; the picture is reduced by a whole factor while it
+            stays at least twice as wide (drawing a 4000-pixel crop into 700 pixels
+            gains nothing).
 
     Returns:
-        RGB ``uint8`` array of the box (16 px per tile); parts outside the picture are
-        the empty-tile grey.
+        RGB ``uint8`` array of the box; parts outside the picture are the empty-tile
+        grey. Cost: one decode of the picture, then work on the crop only.
 
     Raises:
         PokevizError: the file cannot be read as an image.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageColor, UnidentifiedImageError
 
     left, right, top, bottom = box
     size = BACKGROUND_TILE_PX
+    x0, y0, x1, y1 = left * size, top * size, (right + 1) * size, (bottom + 1) * size
+    canvas = Image.new("RGB", (x1 - x0, y1 - y0), ImageColor.getrgb(EMPTY_COLOR))
     try:
         with Image.open(path) as image:
-            full_w, full_h = image.size
-            crop = image.convert("RGB").crop(
-                (left * size, top * size, (right + 1) * size, (bottom + 1) * size))
+            inner = (max(x0, 0), max(y0, 0), min(x1, image.width), min(y1, image.height))
+            if inner[0] < inner[2] and inner[1] < inner[3]:
+                # Only the shown part is converted (a whole Kanto picture is ~7000 px).
+                canvas.paste(image.crop(inner).convert("RGB"), (inner[0] - x0, inner[1] - y0))
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise PokevizError(f"{path}: cannot read the background picture ({exc}); pass a "
                            "PNG or JPEG of the Kanto map at 16 px per tile") from exc
-    pixels = np.asarray(crop, dtype=np.float64)
-    # Pillow fills the area beyond the picture with black: show it as empty tiles instead.
-    empty = np.array([int(EMPTY_COLOR[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
-    inside = np.zeros(pixels.shape[:2], dtype=bool)
-    inside[max(0, -top * size):max(0, full_h - top * size),
-           max(0, -left * size):max(0, full_w - left * size)] = True
-    pixels[~inside] = empty
-    washed = pixels + (255.0 - pixels) * BACKGROUND_WASH
-    return np.round(washed).astype(np.uint8)
+    if width_px:
+        factor = max(1, canvas.width // (2 * width_px))
+        if factor > 1:
+            canvas = canvas.reduce(factor)
+    washed = Image.blend(canvas, Image.new("RGB", canvas.size, "white"), BACKGROUND_WASH)
+    return np.asarray(washed, dtype=np.uint8)
 
 
 class FrameDrawer:
