@@ -41,9 +41,10 @@ def watch(
     """Keep a run's cache and figures current while training writes it.
 
     Catches up first, then reads each new or grown log file once it is complete and
-    re-renders the figures at most once per --debounce-seconds, printing one status
-    line per update. Waits if RUN or RUN/json_logs/ does not exist yet. Stop with
-    Ctrl-C (exit 130) or SIGTERM (exit 0).
+    redraws the figures (in a worker process, reading on meanwhile) at most once per
+    --debounce-seconds, printing one status line per update. Waits if RUN or
+    RUN/json_logs/ does not exist yet; a path that can never become a run fails at
+    once. Stop with Ctrl-C (exit 130) or SIGTERM (exit 0).
 
     \b
     Example:
