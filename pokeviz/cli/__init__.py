@@ -5,9 +5,7 @@ One module per group of commands; importing them registers their commands on ``m
 
 from __future__ import annotations
 
-from . import data, figures, outputs, watching  # noqa: F401  (registers the commands)
-from . import serve  # noqa: F401  (registers serve)
-from . import stats  # noqa: F401  (registers stats)
+from . import data, figures, outputs, serve, stats, watching  # noqa: F401  (registers them)
 from .common import main
 
 __all__ = ["main"]
