@@ -151,7 +151,10 @@ def test_reward_data_is_the_exact_per_file_statistics(hand_run: Path, tmp_path: 
     # Every entry is in the reservoir (7 samples): window 7 // 5 = 1, so no smoothing.
     assert total.window == 1
     assert total.sample_step.tolist() == [1, 2, 3, 4, 5, 6, 7]
-    assert total.smooth_value.tolist() == [1.0, 3.0, 5.0, 7.0, 10.0, 20.0, 30.0]
+    # Smoothed in rollout order: each file's samples on its own steps, mixed within it.
+    assert total.smooth_step.tolist() == [1, 2, 3, 4, 5, 6, 7]
+    assert sorted(total.smooth_value[:4]) == [1.0, 3.0, 5.0, 7.0]
+    assert sorted(total.smooth_value[4:]) == [10.0, 20.0, 30.0]
     level, extra = rewards.series["reward_level"], rewards.series["reward_op_lvl"]
     assert level.mean[0] == 1.0 and np.isnan(level.mean[1]) and level.files_missing == 1
     assert extra.mean[0] == 5.0 and np.isnan(extra.mean[1]) and extra.label == "op_lvl"
@@ -380,3 +383,49 @@ def test_a_run_without_any_entry_still_plots_and_says_so(make_run, tmp_path: Pat
     ]
     lines = "\n".join(result.lines())
     assert "0 of 0 entries sampled" in lines and "; 2 problems" in lines
+
+
+def test_the_sampled_curve_shows_no_environment_blocks(tmp_path: Path) -> None:
+    """Entries are env-major: 4 environments × 25 steps, each walking its episode reward
+    up from 0 to 24. In step order that is a saw-tooth; smoothed in rollout order the
+    curve stays near the file's mean (12 in file 1, 112 in file 2)."""
+    run = deep_root(tmp_path) / "v4" / "20260101_000000"
+    logs = run / "json_logs"
+    logs.mkdir(parents=True)
+    for n, offset in ((100, 0.0), (200, 100.0)):
+        entries = [entry(0, step % 5, 0, offset + step) for _env in range(4)
+                   for step in range(25)]
+        (logs / f"stats_{n}.json").write_text(json.dumps(entries))
+    total = plot_run(run, formats=("html",), output_dir=tmp_path / "out",
+                     smooth_window=40).rewards.series["reward_total"]
+    assert len(total.sample_value) == 200 and total.window == 40
+    # Windows inside one file: centred at most 20 steps from its ends.
+    inside_1 = total.smooth_value[total.smooth_step <= 80.5]
+    inside_2 = total.smooth_value[total.smooth_step >= 120.5]
+    assert len(inside_1) and len(inside_2)
+    assert np.all(np.abs(inside_1 - 12.0) < 4.0), inside_1
+    assert np.all(np.abs(inside_2 - 112.0) < 4.0), inside_2
+    # The raw samples keep their own steps (the saw-tooth is in the data, not the curve).
+    assert total.sample_value[:26].tolist() == [*range(25), 0]
+
+
+def test_one_colour_per_metric_in_every_figure() -> None:
+    from pokeviz.plots.style import PALETTE, metric_color
+
+    assert metric_color("reward_heal") == "#d55e00"  # whichever other metrics a run has
+    standard = [metric_color(m) for m in ("reward_total", "reward_event", "reward_level",
+                                         "reward_heal", "reward_badge", "reward_explore",
+                                         "reward_dead", "reward_stuck")]
+    assert len(set(standard)) == 8 and set(standard) <= set(PALETTE)
+    assert metric_color("reward_op_lvl") == metric_color("reward_op_lvl")
+    assert metric_color("reward_op_lvl") not in standard
+
+
+def test_compact_tick_labels() -> None:
+    from pokeviz.plots.style import compact_labels
+
+    assert compact_labels([0, 0.25, 0.5]) == ["0", "0.25", "0.50"]
+    assert compact_labels([-0.004, -0.002, 0.0]) == ["-0.004", "-0.002", "0"]
+    assert compact_labels([0, 5000, 10000]) == ["0", "5K", "10K"]
+    assert compact_labels([12.344, 12.345]) == ["12.344", "12.345"]
+    assert compact_labels([0, 2.5e6, 5e6]) == ["0", "2.5M", "5.0M"]

@@ -24,9 +24,10 @@ from ..discover import Run
 from ..errors import PokevizError
 from ..kanto import MapTable, resolve_map_table
 from ..outputs import check_formats
-from .heatmap import HeatmapData, heatmap_data, heatmap_figure
-from .rewards import RewardData, reward_data, reward_figure
-from .style import FORMATS, IMAGE_FORMATS, save_figure, theme
+from .heatmap import HeatmapData, heatmap_data
+from .render import render_figures
+from .rewards import RewardData, reward_data
+from .style import FORMATS, IMAGE_FORMATS
 
 __all__ = ["FORMATS", "PlotResult", "plot_names", "plot_run"]
 
@@ -130,6 +131,7 @@ def plot_run(
     jobs: int | None = None,
     progress: Callable[[int, int], Any] | None = None,
     update: bool = True,
+    parallel: bool | None = None,
 ) -> PlotResult:
     """Write a run's reward figure and Kanto heatmap (``pokeviz plot``).
 
@@ -150,6 +152,8 @@ def plot_run(
         progress: ``progress(done_bytes, total_bytes)`` during the ingest.
         update: bring the cache up to date first (the default). False plots the cache
             as it is (``pokeviz watch`` decides itself when a log file is read).
+        parallel: draw the two figures in two processes (default: when safe, see
+            :func:`pokeviz.plots.render.can_fork`); the bytes do not depend on it.
 
     Returns:
         The :class:`PlotResult` (paths, the figures' data, placement counts).
@@ -185,13 +189,13 @@ def plot_run(
     images = [f for f in formats if f in IMAGE_FORMATS]
     written: dict[tuple[int, str], Path] = {}
     if images:
-        with theme():
-            figures = (reward_figure(rewards, title=titles[0]),
-                       heatmap_figure(heat, title=titles[1]))
-            for index, fig in enumerate(figures):
-                for fmt in images:
-                    written[index, fmt] = save_figure(
-                        fig, out_dir / plot_names(found, fmt)[index], fmt)
+        targets = [[(out_dir / plot_names(found, fmt)[index], fmt) for fmt in images]
+                   for index in (0, 1)]
+        drawn = render_figures((rewards, titles[0], targets[0]),
+                               (heat, titles[1], targets[1]), parallel=parallel)
+        for index in (0, 1):
+            written.update(((index, fmt), path)
+                           for fmt, path in zip(images, drawn[index], strict=True))
     if "html" in formats:
         from .interactive import heatmap_traces, reward_traces, write_html
 

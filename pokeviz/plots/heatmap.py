@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..kanto import MapRegion, MapTable
-from .style import FIGURE_WIDTH_IN, freeze_layout, new_figure
+from .layout import Box, place
+from .style import FIGURE_WIDTH_IN, new_figure
 
 if TYPE_CHECKING:
     import duckdb
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from matplotlib.colors import Colormap, Normalize
     from matplotlib.figure import Figure
 
-#: Maps named on the global map (the most visited first; overlapping labels are skipped).
+#: Maps named on the global map (the most visited first; names that do not fit are
+#: listed in a note).
 LABELLED_MAPS = 8
 #: Panels of maps without global coordinates drawn at most; the rest are named in a note.
 MAX_PANELS = 30
@@ -208,56 +210,98 @@ def view_box(data: HeatmapData) -> tuple[int, int, int, int]:
 
 def _show(ax: Axes, visits: np.ndarray, x0: int, y0: int, cmap: Colormap,
           norm: Normalize) -> object:
+    """One image of visits (unvisited tiles in the colour map's grey 'bad' colour)."""
     shown = np.ma.masked_equal(visits, 0)
     h, w = visits.shape
-    ax.set_facecolor(EMPTY_COLOR)
     ax.grid(False)
     return ax.imshow(shown, cmap=cmap, norm=norm, origin="upper", interpolation="nearest",
-                     extent=(x0 - 0.5, x0 + w - 0.5, y0 + h - 0.5, y0 - 0.5))
+                     aspect="auto", extent=(x0 - 0.5, x0 + w - 0.5, y0 + h - 0.5, y0 - 0.5))
 
 
-def _label_maps(fig: Figure, ax: Axes, data: HeatmapData) -> None:
-    """Name the most visited maps at their centre, skipping labels that would overlap."""
+def _label_maps(fig: Figure, ax: Axes, data: HeatmapData) -> list[str]:
+    """Name the most visited maps at their centre; a name whose box would overlap a
+    name already placed, or leave the map's axes, is skipped.
+
+    Returns:
+        The names skipped, most visited first (said in a note under the map).
+    """
     import matplotlib.patheffects as pe
 
     renderer = fig.canvas.get_renderer()
-    taken = []
+    inside = ax.get_window_extent(renderer)
+    taken: list[object] = []
+    skipped = []
     for name, _map_id, _visits, cx, cy in data.labels:
         text = ax.text(cx, cy, name, ha="center", va="center", fontsize=6.5, color="black",
                        clip_on=True,
                        path_effects=[pe.withStroke(linewidth=2.2, foreground="white")])
-        text.set_in_layout(False)
         box = text.get_window_extent(renderer).expanded(1.05, 1.15)
-        inside = ax.get_window_extent(renderer)
-        if any(box.overlaps(other) for other in taken) or not inside.contains(
-            box.x0 + box.width / 2, box.y0 + box.height / 2
-        ):
+        within = (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0
+                  and box.y1 <= inside.y1)
+        if not within or any(box.overlaps(other) for other in taken):
             text.remove()
+            skipped.append(name)
             continue
         taken.append(box)
+    return skipped
+
+
+def _panel_ticks(ax: Axes, width_in: float, height_in: float) -> None:
+    """Integer ticks, as many as fit the panel's size at 6 pt (labels never touch)."""
+    from matplotlib.ticker import MaxNLocator
+
+    # min_n_ticks=1: a map of one tile gets the tick 0, not fractions of a tile.
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=max(1, int(width_in / 0.24)), integer=True,
+                                           min_n_ticks=1))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=max(1, int(height_in / 0.16)),
+                                           integer=True, min_n_ticks=1))
+    ax.tick_params(labelsize=6, pad=1.5)
+
+
+def _fit(box_w: float, box_h: float, tiles_w: float, tiles_h: float) -> tuple[float, float]:
+    """The largest (width, height) in inches inside a box with square tiles."""
+    if tiles_h / tiles_w > box_h / box_w:
+        return box_h * tiles_w / tiles_h, box_h
+    return box_w, box_w * tiles_h / tiles_w
+
+
+#: Fixed layout in inches: title lines, the colour-bar strip, the global map's margins,
+#: the per-map panel grid (a cell holds a two-line title, the axes and tick labels).
+_LINE_IN = 0.2
+_BAR_STRIP_IN, _BAR_WIDTH_IN = 0.95, 0.12
+_MAP_LEFT_IN, _MAP_TITLE_IN, _MAP_BELOW_IN, _NOTE_IN = 0.6, 0.24, 0.45, 0.17
+_CELL_TITLE_IN, _CELL_AXES_IN, _CELL_TICKS_IN, _CELL_GAP_IN = 0.3, 0.82, 0.17, 0.12
+_CELL_LEFT_IN = 0.3
+#: The shortest colour bar: its two-line label at 8.5 pt fits beside it.
+_BAR_MIN_IN = 1.25
+#: A panel's shown extent is at most this many times longer than wide (or wide than
+#: long): a map seen as a thin strip is drawn with empty space around it, not crushed.
+MAX_PANEL_ASPECT = 3.0
 
 
 def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
     """Draw the heatmap figure.
 
-    Layout: the global map (cropped to the visited maps plus a margin, outlines of the
-    visited maps from the table, the most visited maps named) on top; below it one
-    labelled panel per map without global coordinates, in local coordinates. All
-    panels share one logarithmic colour scale and colour bar; unvisited tiles are grey.
+    Layout (fixed, in inches, from the map's aspect and the number of panels): the
+    global map (cropped to the visited maps plus a margin, outlines of the visited maps
+    from the table, the most visited maps named where the names fit, the others listed
+    in a note) on top; below it one panel per map without global coordinates, in local
+    coordinates, with square tiles, titled with the map id and its visits on two lines.
+    All share one logarithmic colour scale, whose bar has its own strip on the right;
+    unvisited tiles are grey.
 
     Args:
         data: from :func:`heatmap_data`.
         title: first title line (variant and run).
 
     Returns:
-        A matplotlib Figure (Agg canvas), laid out and frozen
-        (:func:`pokeviz.plots.style.freeze_layout`); call inside
+        A matplotlib Figure (Agg canvas) with its final layout; call inside
         :func:`pokeviz.plots.style.theme`. Deterministic.
     """
     import matplotlib
     from matplotlib.colors import ListedColormap, LogNorm
     from matplotlib.patches import Rectangle
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     base = matplotlib.colormaps[COLORMAP]
     cmap = ListedColormap(
@@ -268,15 +312,9 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
     norm = LogNorm(vmin=1, vmax=max(peak, 2))
     has_global = data.grid is not None and data.placed_visits > 0
     panels = data.unplaced[:MAX_PANELS]
+    rest = data.unplaced[len(panels):]
     n_cols = min(PANEL_COLUMNS, max(1, len(panels)))
     n_rows = -(-len(panels) // n_cols) if panels else 0
-    main_height = 0.0
-    if has_global:
-        left, right, top, bottom = view_box(data)
-        aspect = (bottom - top + 1) / (right - left + 1)
-        main_height = min(7.0, max(1.3, MAP_WIDTH_IN * aspect + 0.45))
-    height = 0.55 + main_height + 1.7 * n_rows + 0.1
-    fig = new_figure(FIGURE_WIDTH_IN, max(height, 2.6), layout="constrained")
 
     lines = [title, f"{data.total_visits:,} visits on {data.unique_tiles:,} tiles (every entry)"]
     if data.table_path is None:
@@ -284,63 +322,99 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
     elif data.unplaced:
         lines.append(f"{data.placed_visits:,} placed on the Kanto map; "
                      f"{data.unplaced_visits:,} on {len(data.unplaced)} maps the table lacks "
-                     "(own panels)")
-    fig.suptitle("\n".join(lines), fontsize=10)
-
-    ratios = ([main_height] if has_global else []) + [1.7] * n_rows
-    image = None
-    if not ratios:
-        ax = fig.add_subplot()
+                     "(own panels, local coordinates)")
+    content_w = FIGURE_WIDTH_IN - _BAR_STRIP_IN
+    y = 0.1 + _LINE_IN * len(lines) + 0.1
+    map_w = map_h = 0.0
+    if has_global:
+        left, right, top, bottom = view_box(data)
+        map_w, map_h = _fit(min(MAP_WIDTH_IN, content_w - _MAP_LEFT_IN), 7.0,
+                            right - left + 1, bottom - top + 1)
+    cell_h = _CELL_TITLE_IN + _CELL_AXES_IN + _CELL_TICKS_IN + _CELL_GAP_IN
+    panels_h = n_rows * cell_h
+    if not has_global and panels:
+        # Room for a colour bar long enough for its label.
+        panels_h = max(panels_h, _CELL_TITLE_IN + _BAR_MIN_IN + 0.1)
+    height = (y + (_MAP_TITLE_IN + map_h + _MAP_BELOW_IN + _NOTE_IN if has_global else 0)
+              + panels_h + (0.35 if rest else 0.05))
+    if not has_global and not panels:
+        height = 2.6
+    fig = new_figure(FIGURE_WIDTH_IN, round(height, 2))
+    fig.suptitle("\n".join(lines), fontsize=10, y=1 - 0.1 / fig.get_figheight(), va="top")
+    if not has_global and not panels:
+        ax = place(fig, Box(0, y, FIGURE_WIDTH_IN, max(0.5, 2.6 - y)))
         ax.set_axis_off()
         ax.text(0.5, 0.5, "no positions in these logs", ha="center", va="center",
                 transform=ax.transAxes)
-        return freeze_layout(fig)
-    grid = fig.add_gridspec(len(ratios), n_cols, height_ratios=ratios)
-    axes = []
-    row = 0
+        return fig
+
+    image = None
+    bar_box: Box | None = None
     if has_global:
         assert data.grid is not None
-        ax = fig.add_subplot(grid[0, :])
+        ax = place(fig, Box(_MAP_LEFT_IN, y + _MAP_TITLE_IN, map_w, map_h))
         image = _show(ax, data.grid, data.origin[0], data.origin[1], cmap, norm)
         for r in data.visited_regions:
             ax.add_patch(Rectangle((r.gx0 - 0.5, r.gy0 - 0.5), r.width, r.height, fill=False,
                                    edgecolor=".45", linewidth=0.4))
         ax.set_xlim(left - 0.5, right + 0.5)
         ax.set_ylim(bottom + 0.5, top - 0.5)
-        ax.set_aspect("equal")
         ax.set_xlabel("global x (tile)")
         ax.set_ylabel("global y (tile, downward)")
         ax.tick_params(labelsize=7.5)
         name = data.table_path.name if data.table_path else "map table"
-        ax.set_title(f"Kanto map ({name})", loc="left", fontsize=9)
-        axes.append(ax)
-        row = 1
+        ax.set_title(f"Kanto map ({name})", loc="left", fontsize=9, pad=4, y=1.0)
+        bar_box = Box(_MAP_LEFT_IN + map_w + 0.15, y + _MAP_TITLE_IN, _BAR_WIDTH_IN,
+                      min(map_h, 4.0))
+        skipped = _label_maps(fig, ax, data)
+        if skipped:
+            fig.text(_MAP_LEFT_IN / FIGURE_WIDTH_IN,
+                     1 - (y + _MAP_TITLE_IN + map_h + _MAP_BELOW_IN) / height,
+                     "not named on the map (no room): " + ", ".join(skipped),
+                     ha="left", va="top", fontsize=7, color=".35")
+        y += _MAP_TITLE_IN + map_h + _MAP_BELOW_IN + _NOTE_IN
+    cell_w = content_w / n_cols
     for i, local in enumerate(panels):
-        ax = fig.add_subplot(grid[row + i // n_cols, i % n_cols])
+        row, col = divmod(i, n_cols)
+        cell_x, cell_y = col * cell_w, y + row * cell_h
+        h, w = local.visits.shape
+        # Square tiles; a thin map gets room around it rather than a crushed strip.
+        shown_w = max(w, h / MAX_PANEL_ASPECT)
+        shown_h = max(h, w / MAX_PANEL_ASPECT)
+        box_w = cell_w - _CELL_LEFT_IN - 0.12
+        ax_w, ax_h = _fit(box_w, _CELL_AXES_IN, shown_w, shown_h)
+        ax = place(fig, Box(cell_x + _CELL_LEFT_IN, cell_y + _CELL_TITLE_IN, ax_w, ax_h))
         shown = _show(ax, local.visits, local.x0, local.y0, cmap, norm)
         image = image or shown
-        ax.set_aspect("equal")
-        lacking = " (not in table)" if data.table_path is not None else ""
-        ax.set_title(f"map {local.map_id}{lacking} · {local.total:,} visits", fontsize=7.5,
-                     loc="left")
-        ax.tick_params(labelsize=6)
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-        axes.append(ax)
-    if len(data.unplaced) > len(panels):
-        rest = data.unplaced[len(panels):]
-        fig.supxlabel(
-            f"{len(rest)} more maps without coordinates not drawn: "
-            f"{sum(m.total for m in rest):,} visits on maps "
-            + ", ".join(str(m.map_id) for m in rest),
-            fontsize=7, color=".35",
-        )
-    bar = fig.colorbar(image, ax=axes, shrink=0.6 if has_global else 0.9, pad=0.01)
-    bar.set_label("visits per tile (log scale)")
+        ax.set_xlim(local.x0 - 0.5, local.x0 - 0.5 + shown_w)
+        ax.set_ylim(local.y0 - 0.5 + shown_h, local.y0 - 0.5)
+        # y given: matplotlib then skips measuring the axes to place the title.
+        ax.set_title(f"map {local.map_id}\n{local.total:,} visits", fontsize=7, loc="left",
+                     pad=2, linespacing=1.15, y=1.0)
+        _panel_ticks(ax, ax_w, ax_h)
+        if bar_box is None:
+            bar_box = Box(content_w + 0.15, y + _CELL_TITLE_IN, _BAR_WIDTH_IN,
+                          min(4.0, max(_BAR_MIN_IN, n_rows * cell_h - _CELL_TITLE_IN
+                                       - _CELL_TICKS_IN - _CELL_GAP_IN)))
+    if rest:
+        import textwrap
+
+        note = (f"{len(rest)} more maps without coordinates not drawn: "
+                f"{sum(m.total for m in rest):,} visits on maps "
+                + ", ".join(str(m.map_id) for m in rest))
+        fig.text(0.5, 0.05 / height, "\n".join(textwrap.wrap(note, 120)), ha="center",
+                 va="bottom", fontsize=7, color=".35")
+    assert bar_box is not None
+    bar = fig.colorbar(image, cax=place(fig, bar_box))
+    # A short bar (a small map) gets its label on two lines, so it stays beside the bar.
+    short = bar_box.height < 2.3
+    bar.set_label("visits per tile\n(log scale)" if short else "visits per tile (log scale)",
+                  fontsize=8.5 if short else None)
+    bar.ax.tick_params(labelsize=7.5)
+    # Labels at 1, 10, 100, ...; within less than a decade also at 2 and 5. Minor ticks
+    # stay unlabelled (their scientific labels would be wide).
+    few = norm.vmax < 10
+    bar.ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if few else (1.0,)))
     bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
-    if has_global:
-        # Labels need the final layout to test for overlaps; they are kept out of the
-        # layout, so freezing it afterwards changes nothing.
-        fig.draw_without_rendering()
-        _label_maps(fig, axes[0], data)
-    return freeze_layout(fig)
+    bar.ax.yaxis.set_minor_formatter(NullFormatter())
+    return fig

@@ -7,7 +7,8 @@ Two layers per metric, both from the cache:
   deviation (sample std over the file's entries);
 * sampled: the ``reservoir`` rows (a uniform, seeded sample of the per-file samples)
   smoothed with a centred rolling mean whose window adapts to the number of samples,
-  drawn every ``window // 5`` samples.
+  drawn every ``window // 5`` samples; within one file (one rollout) the samples are
+  mixed before smoothing (:func:`rollout_order`).
 
 A metric missing from the whole run is not drawn (never as 0) and is named in a note;
 a metric missing from some files leaves gaps there.
@@ -21,7 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..formats import COMPONENTS
-from .style import FIGURE_WIDTH_IN, PALETTE, format_steps, freeze_layout, new_figure
+from .layout import Box, grid_boxes, place
+from .style import FIGURE_WIDTH_IN, compact_formatter, format_steps, metric_color, new_figure
 
 if TYPE_CHECKING:
     import duckdb
@@ -158,6 +160,32 @@ def smoothing_stride(window: int) -> int:
     return max(1, window // SAMPLES_PER_WINDOW)
 
 
+def rollout_order(steps: np.ndarray, files: np.ndarray,
+                  keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The order in which samples are smoothed: files in turn, mixed within a file.
+
+    The entries of one log file come from one rollout: every environment ran at the
+    same time, and they are stored env-major, so their global steps order them by
+    environment, not by time. A rolling mean in that order draws each environment's
+    episode as a saw-tooth. Within a file the samples are therefore taken in the fixed
+    pseudo-random order of their ``sample_key`` and placed on the file's sampled steps
+    in step order: the curve keeps every sample and the files' step ranges, and shows
+    no environment blocks. (The ``samples`` view and the raw sample dots keep each
+    entry's own ``global_step``.)
+
+    Args:
+        steps: global steps of the samples (any order).
+        files: file order index of each sample.
+        keys: the samples' stable ``sample_key``.
+
+    Returns:
+        ``(slots, values_order)``: ``steps[slots]`` is sorted by (file, step) and
+        ``values[values_order]`` are the values to draw at those steps. Deterministic.
+    """
+    slots = np.lexsort((steps, files))
+    return slots, np.lexsort((keys, files))
+
+
 def _masked_to_float(column: np.ndarray) -> np.ndarray:
     data = np.ma.getdata(column).astype(np.float64, copy=True)
     data[np.ma.getmaskarray(column)] = np.nan
@@ -219,9 +247,13 @@ def reward_data(con: duckdb.DuckDBPyConnection, *, smooth_window: int = 50) -> R
         return data
     columns = ", ".join(order)
     reservoir = con.execute(
-        f"SELECT global_step, {columns} FROM reservoir ORDER BY global_step, file, entry_index"
+        f"SELECT global_step, file, sample_key, {columns} FROM reservoir "
+        "ORDER BY global_step, file, entry_index"
     ).fetchnumpy()
     steps = np.asarray(np.ma.getdata(reservoir["global_step"]), dtype=np.int64)
+    sample_file = np.array([slot.get(f, -1) for f in reservoir["file"].tolist()],
+                           dtype=np.int64)
+    sample_key = np.asarray(np.ma.getdata(reservoir["sample_key"]), dtype=np.int64)
     per_metric: dict[str, list[tuple]] = {m: [] for m in order}
     for row in rows:
         if row[0] in per_metric and row[1] in slot:
@@ -236,8 +268,9 @@ def reward_data(con: duckdb.DuckDBPyConnection, *, smooth_window: int = 50) -> R
         keep = ~np.isnan(values)
         sample_step, sample_value = steps[keep], values[keep]
         window = adaptive_window(len(sample_value), smooth_window)
+        slots, mixed = rollout_order(sample_step, sample_file[keep], sample_key[keep])
         smooth_step, smooth_value = rolling_mean(
-            sample_step, sample_value, window, smoothing_stride(window)
+            sample_step[slots], sample_value[mixed], window, smoothing_stride(window)
         )
         data.series[metric] = MetricSeries(
             metric=metric,
@@ -266,73 +299,85 @@ def band(series: MetricSeries) -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
-def _draw_series(ax: Axes, data: RewardData, series: MetricSeries, color: str,
-                 emphasize: bool) -> None:
+#: Legend entries of the layers, in legend order.
+LAYER_LABELS = {
+    "mean": "per-file mean (all entries)",
+    "band": "per-file mean ± 1 std, within min–max (all entries)",
+    "samples": "reservoir samples",
+}
+#: Fixed layout in inches: title lines, legend rows, note lines, total panel, one row of
+#: component panels (title + axes + tick labels), margins.
+_TITLE_LINE_IN, _LEGEND_ROW_IN, _NOTE_LINE_IN = 0.2, 0.19, 0.145
+_TOTAL_AXES_IN, _PART_AXES_IN = 1.75, 0.95
+_PANEL_TITLE_IN, _TICKS_IN, _ROW_GAP_IN = 0.24, 0.2, 0.16
+_LEFT_IN, _PART_LEFT_IN, _RIGHT_IN, _XLABEL_IN = 0.62, 0.44, 0.12, 0.32
+#: Characters per note line (7.5 pt over the figure's width).
+_NOTE_CHARS = 110
+
+
+def _draw_series(ax: Axes, data: RewardData, series: MetricSeries, emphasize: bool) -> None:
+    color = metric_color(series.metric)
     x = data.file_mid_step
     low, high = band(series)
-    ax.fill_between(x, low, high, color=color, alpha=0.25, linewidth=0,
-                    label="per-file mean ± 1 std, within min–max (all entries)")
+    if np.nan_to_num(high - low).max(initial=0.0) > 0:
+        ax.fill_between(x, low, high, color=color, alpha=0.25, linewidth=0,
+                        label=LAYER_LABELS["band"])
     if emphasize and len(series.sample_step):
         ax.scatter(series.sample_step, series.sample_value, s=1.5, color=".72",
-                   linewidths=0, rasterized=True, label="reservoir samples")
-    if len(series.smooth_step):
+                   linewidths=0, rasterized=True, label=LAYER_LABELS["samples"])
+    if len(series.smooth_step) > 1:
         ax.plot(series.smooth_step, series.smooth_value, color=".3",
                 linewidth=0.7 if emphasize else 0.5,
                 label=f"samples, rolling mean (window {series.window})")
     single = len(x) < 2 or np.isnan(series.mean).sum() >= len(x) - 1
     ax.plot(x, series.mean, color=color, linewidth=2.2 if emphasize else 1.6,
             marker="o" if single else None, markersize=3, zorder=3,
-            label="per-file mean (all entries)")
+            label=LAYER_LABELS["mean"])
 
 
 def _legend(box: Axes, ax: Axes) -> None:
     """The figure's one legend, in its own row ``box`` under the title, taken from
     ``ax`` (every panel uses the same styles): outside the panels, it hides no data."""
     handles, labels = ax.get_legend_handles_labels()
-    rank = {"per-file mean (all entries)": 0, "reservoir samples": 9}
+    rank = {LAYER_LABELS["mean"]: 0, LAYER_LABELS["samples"]: 9}
     order = sorted(range(len(labels)), key=lambda i: (rank.get(labels[i], 1), i))
     box.set_axis_off()
-    box.legend([handles[i] for i in order], [labels[i] for i in order], loc="center",
-               ncols=2, fontsize=7.5, frameon=False, markerscale=4, borderaxespad=0)
+    legend = box.legend([handles[i] for i in order], [labels[i] for i in order],
+                        loc="center", ncols=2, fontsize=7.5, frameon=False, borderaxespad=0,
+                        handlelength=1.8, columnspacing=1.5, labelspacing=0.3)
+    # The sample dots are tiny in the panel; their legend entry shows them larger.
+    for handle, label in zip(legend.legend_handles, legend.get_texts(), strict=True):
+        if label.get_text() == LAYER_LABELS["samples"]:
+            handle.set_sizes([12.0])
 
 
 def _step_axis(ax: Axes, data: RewardData, bins: int) -> None:
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     if data.first_global_step is not None and data.last_global_step is not None:
-        left = data.first_global_step - 1
-        ax.set_xlim(left, max(data.last_global_step, left + 1))
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]))
+        left, right = data.first_global_step - 1, data.last_global_step
+        if right - left < 4:
+            # A handful of steps: a step of room on the right, so a point at the last
+            # step is not drawn on the frame.
+            right += 1
+        ax.set_xlim(left, right)
+    # Whole steps only: a run of one entry gets ticks 0 and 1, not 0.2, 0.4, ...
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10],
+                                           integer=True))
     ax.xaxis.set_major_formatter(FuncFormatter(format_steps))
 
 
-def reward_figure(data: RewardData, *, title: str) -> Figure:
-    """Draw the reward figure.
-
-    Layout: the legend and the notes (metrics missing from the whole run, or from some
-    files) under the title; the total reward (emphasized: thick line, raw samples as
-    dots); every other component in its own small panel below (own y scale, same x
-    range), so components cannot be mistaken for one another.
-
-    Args:
-        data: from :func:`reward_data`.
-        title: first title line (variant and run); the sampling line is added.
-
-    Returns:
-        A matplotlib Figure (Agg canvas), laid out and frozen
-        (:func:`pokeviz.plots.style.freeze_layout`); call inside
-        :func:`pokeviz.plots.style.theme`. Deterministic.
-    """
+def _value_axis(ax: Axes, bins: int) -> None:
     from matplotlib.ticker import MaxNLocator
 
-    metrics = list(data.series)
-    total = data.series.get("reward_total")
-    parts = [data.series[m] for m in metrics if m != "reward_total"]
-    n_cols = max(1, min(COLUMNS, len(parts)))
-    n_rows = -(-len(parts) // n_cols) if parts else 0
-    height = 1.0 + (2.1 if total is not None else 0) + 1.3 * n_rows + 0.3
-    fig = new_figure(FIGURE_WIDTH_IN, max(height, 2.6), layout="constrained")
-    fig.suptitle(f"{title}\n{data.sampling_line}", fontsize=10)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=bins))
+    # Short labels and no offset text ("1e6" above the axis would sit on the title).
+    ax.yaxis.set_major_formatter(compact_formatter())
+
+
+def _notes(data: RewardData) -> list[str]:
+    """The note lines under the legend: metrics missing from the run or from files."""
+    import textwrap
 
     notes = []
     if data.missing:
@@ -341,45 +386,88 @@ def reward_figure(data: RewardData, *, title: str) -> Figure:
                for s in data.series.values() if s.files_missing]
     if partial:
         notes.append("missing in some files (gaps): " + ", ".join(partial))
+    return [line for note in notes for line in textwrap.wrap(note, _NOTE_CHARS)]
+
+
+def reward_figure(data: RewardData, *, title: str) -> Figure:
+    """Draw the reward figure.
+
+    Layout (fixed, in inches, from the number of panels): the title; the legend; the
+    notes (metrics missing from the whole run, or from some files) on their own lines;
+    the total reward (emphasized: thick line, raw samples as dots); every other
+    component in its own small panel below (own y scale, same x range), so components
+    cannot be mistaken for one another. Each metric has its colour from
+    :func:`pokeviz.plots.style.metric_color`, the same in every figure.
+
+    Args:
+        data: from :func:`reward_data`.
+        title: first title line (variant and run); the sampling line is added.
+
+    Returns:
+        A matplotlib Figure (Agg canvas) with its final layout; call inside
+        :func:`pokeviz.plots.style.theme`. Deterministic.
+    """
+    metrics = list(data.series)
+    total = data.series.get("reward_total")
+    parts = [data.series[m] for m in metrics if m != "reward_total"]
+    notes = _notes(data)
+    n_cols = max(1, min(COLUMNS, len(parts)))
+    n_rows = -(-len(parts) // n_cols) if parts else 0
+    legend_rows = 2 if metrics else 0
+    head = 0.1 + 2 * _TITLE_LINE_IN + 0.08
+    legend_top = head
+    notes_top = legend_top + legend_rows * _LEGEND_ROW_IN
+    y = notes_top + len(notes) * _NOTE_LINE_IN + 0.06
+    total_h = _PANEL_TITLE_IN + _TOTAL_AXES_IN + _TICKS_IN + _ROW_GAP_IN if total else 0.0
+    part_h = _PANEL_TITLE_IN + _PART_AXES_IN + _TICKS_IN + _ROW_GAP_IN
+    height = y + total_h + n_rows * part_h + _XLABEL_IN if metrics else 2.6
+    fig = new_figure(FIGURE_WIDTH_IN, round(height, 2))
+    fig.suptitle(f"{title}\n{data.sampling_line}", fontsize=10, y=1 - 0.1 / fig.get_figheight(),
+                 va="top")
     if not metrics:
-        ax = fig.add_subplot()
+        ax = place(fig, Box(0, head, FIGURE_WIDTH_IN, 2.6 - head))
         ax.set_axis_off()
         empty = "no reward values in these logs" if data.entries else "no entries yet"
         ax.text(0.5, 0.5, "\n".join([empty, *notes]), ha="center", va="center",
                 transform=ax.transAxes)
-    else:
-        # Row 0 holds the legend and the notes, so neither hides data.
-        ratios = [0.26 + 0.13 * len(notes)] + ([2.0] if total is not None else [])
-        ratios += [1.0] * n_rows
-        grid = fig.add_gridspec(len(ratios), n_cols, height_ratios=ratios)
-        legend_box = fig.add_subplot(grid[0, :])
-        if notes:
-            legend_box.text(0.5, 0.0, "\n".join(notes), ha="center", va="bottom",
-                            fontsize=7.5, color=".35", transform=legend_box.transAxes)
-        axes: list[Axes] = []
-        row = 1
-        if total is not None:
-            ax = fig.add_subplot(grid[1, :])
-            _draw_series(ax, data, total, PALETTE[0], emphasize=True)
-            ax.set_title("total reward (cumulative in the episode)", loc="left", fontsize=9.6)
-            ax.set_ylabel("reward")
+        return fig
+
+    width = FIGURE_WIDTH_IN - _RIGHT_IN
+    legend_box = place(fig, Box(0, legend_top, FIGURE_WIDTH_IN,
+                                legend_rows * _LEGEND_ROW_IN))
+    if notes:
+        fig.text(0.5, 1 - notes_top / height, "\n".join(notes), ha="center", va="top",
+                 fontsize=7.5, color=".35", linespacing=1.3)
+    axes: list[Axes] = []
+    if total is not None:
+        ax = place(fig, Box(_LEFT_IN, y + _PANEL_TITLE_IN, width - _LEFT_IN, _TOTAL_AXES_IN))
+        _draw_series(ax, data, total, emphasize=True)
+        # y given: matplotlib then skips measuring the axes to place the title.
+        ax.set_title("total reward (cumulative in the episode)", loc="left", fontsize=9.6,
+                     pad=4, y=1.0)
+        ax.set_ylabel("reward")
+        _value_axis(ax, 5)
+        _legend(legend_box, ax)
+        axes.append(ax)
+        y += total_h
+    boxes = grid_boxes(len(parts), n_cols, left=0.0, top=y, width=width, cell_height=part_h,
+                       gap_x=0.0, gap_y=0.0,
+                       inner=Box(_PART_LEFT_IN, _PANEL_TITLE_IN, _PART_LEFT_IN + 0.14,
+                                 _PANEL_TITLE_IN + _TICKS_IN + _ROW_GAP_IN))
+    for i, (series, box) in enumerate(zip(parts, boxes, strict=True)):
+        # Same x limits everywhere, but no sharex: small panels need fewer ticks.
+        ax = place(fig, box)
+        _draw_series(ax, data, series, emphasize=total is None and i == 0)
+        extra = "" if series.metric in STANDARD_METRICS else " (extra)"
+        ax.set_title(series.label + extra, loc="left", fontsize=9,
+                     color=metric_color(series.metric), fontweight="bold", pad=4, y=1.0)
+        ax.tick_params(labelsize=7.5)
+        _value_axis(ax, 4)
+        if total is None and i == 0:
             _legend(legend_box, ax)
-            axes.append(ax)
-            row = 2
-        for i, series in enumerate(parts):
-            # Same x limits everywhere, but no sharex: small panels need fewer ticks.
-            ax = fig.add_subplot(grid[row + i // n_cols, i % n_cols])
-            color = PALETTE[(i + 1) % len(PALETTE)]
-            _draw_series(ax, data, series, color, emphasize=False)
-            extra = "" if series.metric in STANDARD_METRICS else " (extra)"
-            ax.set_title(series.label + extra, loc="left", fontsize=9, color=color,
-                         fontweight="bold")
-            ax.tick_params(labelsize=7.5)
-            ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
-            if total is None and i == 0:
-                _legend(legend_box, ax)
-            axes.append(ax)
-        for i, ax in enumerate(axes):
-            _step_axis(ax, data, 6 if i == 0 and total is not None else 3)
-        fig.supxlabel("global training step (every panel)", fontsize=9.6)
-    return freeze_layout(fig)
+        axes.append(ax)
+    for i, ax in enumerate(axes):
+        _step_axis(ax, data, 6 if i == 0 and total is not None else 3)
+    fig.text(0.5, 0.1 / height, "global training step (every panel)", ha="center",
+             va="bottom", fontsize=9.6)
+    return fig

@@ -204,6 +204,48 @@ def format_steps(value: float, _pos: object = None) -> str:
     return f"{sign}{value:.3g}" if value else "0"
 
 
+def compact_labels(values: list[float]) -> list[str]:
+    """Short tick labels for evenly spaced values: as many decimals as the spacing needs.
+
+    ``[0, 0.25, 0.5]`` → ``0, 0.25, 0.5``; ``[-0.004, -0.002, 0]`` → ``-0.004, -0.002, 0``;
+    values of 10,000 and more get K/M/B suffixes (``15K``, ``2.5M``). Never an offset or
+    a power of ten beside the axis. Deterministic.
+    """
+    if not values:
+        return []
+    top = max(abs(v) for v in values)
+    scale, suffix = 1.0, ""
+    for limit, name in ((1e9, "B"), (1e6, "M"), (1e4, "K")):
+        if top >= limit:
+            scale, suffix = (1e3 if name == "K" else limit), name
+            break
+    scaled = [v / scale for v in values]
+    for decimals in range(0, 9):
+        rounded = [round(v, decimals) for v in scaled]
+        step = min((abs(b - a) for a, b in zip(scaled, scaled[1:], strict=False)),
+                   default=1.0) or 1.0
+        if all(abs(r - v) <= step * 1e-6 for r, v in zip(rounded, scaled, strict=True)):
+            break
+    return [
+        ("0" if r == 0 else f"{r:.{decimals}f}{suffix}")
+        for r in (round(v, decimals) for v in scaled)
+    ]
+
+
+def compact_formatter() -> Any:
+    """A matplotlib tick Formatter using :func:`compact_labels` for the visible ticks."""
+    from matplotlib.ticker import Formatter
+
+    class CompactFormatter(Formatter):
+        def format_ticks(self, values: Any) -> list[str]:
+            return compact_labels([float(v) for v in values])
+
+        def __call__(self, x: float, pos: object = None) -> str:
+            return compact_labels([float(x)])[0]
+
+    return CompactFormatter()
+
+
 def _write_png(fig: Figure, out: BinaryIO) -> None:
     """A PNG at :data:`DPI` (pHYs chunk), without text chunks.
 
