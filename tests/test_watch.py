@@ -8,6 +8,7 @@ import functools
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -476,6 +477,23 @@ def test_clearing_plots_while_watching_rebuilds_the_cache_at_a_later_check(
     tick = watcher.tick(2.0)  # the next check still finds the run: write
     assert sorted(tick.read) == ["stats_1.json", "stats_2.json"]  # the cache was gone too
     assert set(read_manifest(run.cache_dir)[0]) == {"stats_1.json", "stats_2.json"}
+
+
+def test_a_fifo_named_like_a_log_never_blocks_the_watcher(tmp_path: Path) -> None:
+    run = empty_run(tmp_path)
+    (run.logs_dir / "stats_1.json").write_bytes(payload(0))
+    watcher, lines, _ = make_watcher(run, poll_seconds=1.0)
+    watcher.catch_up(0.0)
+    fifo = run.logs_dir / "stats_2.json"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    feed(watcher, FileCreatedEvent(str(fifo)), FileClosedEvent(str(fifo)))
+    ticks = threading.Thread(target=lambda: [watcher.tick(now) for now in (0.5, 1.0, 2.0)],
+                             name="ticks", daemon=True)
+    ticks.start()
+    ticks.join(DEADLINE_SECONDS)
+    assert not ticks.is_alive(), "the watcher blocked on a FIFO"
+    assert watcher.cached["stats_2.json"]["status"] == "error"
+    assert "problems 1: stats_2.json error" in lines[-1]
 
 
 @pytest.mark.parametrize("where", ["a regular file", "a path below a log file"])
