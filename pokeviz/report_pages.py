@@ -189,7 +189,9 @@ def table_pages(title: str, tables: Sequence[Table], intro: Sequence[str] = ()) 
             height = LINE_IN * max(len(c) for c in cells)
             if y - height < bottom:
                 _rule(fig, left, right_in, y + 0.02, 0.9)
-                y = header(new_page())
+                y = new_page()
+                _text(fig, left, y, f"{table.caption} (continued)", size=9.5, color="black")
+                y = header(y - LINE_IN * 1.4)
             for i, lines in enumerate(cells):
                 right = i in table.numeric
                 x = left + (x_pt[i] + (widths[i] * scale if right else 0)) / 72

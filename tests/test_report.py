@@ -194,15 +194,17 @@ def test_long_tables_continue_on_more_pages_and_stay_text(tmp_path: Path) -> Non
     from pokeviz.report import write_pdf
 
     rows = [(f"file_{i:03d}", "error", "x " * 60) for i in range(120)]
-    pages = table_pages("Problems", [Table(caption="Problems", header=("file", "status",
-                                                                        "what"),
+    pages = table_pages("Problems", [Table(caption="Files", header=("file", "status",
+                                                                     "what"),
                                            rows=rows, wrap=2)])
     assert len(pages) > 2
     path = tmp_path / "t.pdf"
     assert write_pdf(path, [lambda: pages]) == len(pages)
     text = pdf_text(path)
     assert all(f"file_{i:03d}" in text for i in range(120))
-    assert "Problems (continued)" in text
+    # Every later page names the page and the table it continues.
+    assert text.count("Problems (continued)") == len(pages) - 1
+    assert text.count("Files (continued)") == len(pages) - 1
 
 
 def test_wrap_keeps_words_and_fits() -> None:
