@@ -3,8 +3,8 @@
 :class:`RunWatcher` is driven one :meth:`RunWatcher.tick` at a time with a clock passed
 in, so tests use made-up events and times without sleeping. Reading follows the policy
 of :mod:`pokeviz.watch.policy` through a :class:`~pokeviz.watch.tracker.RunTracker`;
-the figures are drawn in a background thread, so log files go on being read while a
-redraw runs.
+the figures are drawn off the reading thread (:mod:`pokeviz.watch.redraw`: a worker
+process or a thread), so log files go on being read while a redraw runs.
 """
 
 from __future__ import annotations
