@@ -30,11 +30,12 @@ The incremental contract (the same words are in ``cache/README.md``):
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,7 +73,9 @@ __all__ = [
 #: Seconds between manifest writes while many files are read (and always at the end).
 MANIFEST_WRITE_SECONDS = 1.0
 #: Rows held in memory for the next pack before it is written (bounds the writer's memory).
-PACK_ROWS = 1_000_000
+PACK_ROWS = 300_000
+#: Jobs handed to an outside executor (a Dask cluster) at a time.
+EXECUTOR_WINDOW = 256
 _READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 Version = tuple[int, int]
@@ -422,7 +425,9 @@ class _Writer:
         self.buffered_rows += sum(t.num_rows for t in result["tables"].values())
         self.ingested.append(name)
         if self.buffered_rows >= PACK_ROWS:
-            pack_loose(self.cache_dir, self.manifest, self.buffer)
+            # Gather what was read so far; merging with older packs waits for the end,
+            # when the files this update reads again no longer keep them alive.
+            pack_loose(self.cache_dir, self.manifest, self.buffer, merge=False)
             self.buffered_rows = 0
         if time.monotonic() - self.last_write >= MANIFEST_WRITE_SECONDS:
             write_manifest(self.cache_dir, self.manifest)
@@ -445,16 +450,28 @@ def _results(
             yield path, ingest_job(str(path), *args)
         return
     pool = executor or ProcessPoolExecutor(max_workers=min(jobs, len(stale)))
+    # A window of jobs in flight, not all at once: finished results would otherwise pile
+    # up in memory while this process writes a pack (memory grew with the files).
+    window = 4 * jobs if executor is None else EXECUTOR_WINDOW
+    queue = iter(stale)
+    running: dict[Future[dict[str, Any]], Path] = {}
     try:
-        futures = {pool.submit(ingest_job, str(p), *args): p for p in stale}
-        for future in as_completed(futures):
-            try:
-                result: dict[str, Any] | BaseException = future.result()
-            except OutputError:
-                raise
-            except Exception as exc:
-                result = exc
-            yield futures[future], result
+        for path in itertools.islice(queue, window):
+            running[pool.submit(ingest_job, str(path), *args)] = path
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                path = running.pop(future)
+                try:
+                    result: dict[str, Any] | BaseException = future.result()
+                except OutputError:
+                    raise
+                except Exception as exc:
+                    result = exc
+                del future
+                for following in itertools.islice(queue, 1):
+                    running[pool.submit(ingest_job, str(following), *args)] = following
+                yield path, result
     finally:
         if executor is None:
             pool.shutdown(cancel_futures=True)

@@ -30,8 +30,12 @@ from .manifest import (
 )
 
 
-def pack_loose(cache_dir: Path, manifest: Manifest, buffer: dict[str, dict[str, Any]]) -> None:
-    """Gather loose sidecars, and the small or mostly-dead packs, into one new pack.
+def pack_loose(
+    cache_dir: Path, manifest: Manifest, buffer: dict[str, dict[str, Any]], *,
+    merge: bool = True,
+) -> None:
+    """Gather loose sidecars, and (``merge``) the small or mostly-dead packs, into one
+    new pack. ``buffer``: tables of loose files already in memory (emptied after).
 
     A pack is merged when it holds no more live files than what is merged already (so
     pack sizes at least double from one to the next: about log2(N) packs) or when
@@ -46,7 +50,7 @@ def pack_loose(cache_dir: Path, manifest: Manifest, buffer: dict[str, dict[str, 
         del manifest.packs[pack]
     merged = len(loose)
     chosen = []
-    for pack in sorted(manifest.packs, key=lambda p: (live[p], p)):
+    for pack in sorted(manifest.packs, key=lambda p: (live[p], p)) if merge else ():
         if live[pack] <= merged or 2 * live[pack] < manifest.packs[pack]:
             chosen.append(pack)
             merged += live[pack]
