@@ -89,13 +89,18 @@ class DepthScanner:
 def raw_lists_are_flat(raws: list[bytes] | list[memoryview] | list) -> bool:
     """Whether each raw JSON value is a list of scalars (or anything without brackets).
 
-    A sufficient, cheap test (two counts over the joined values): every ``[`` opens a
-    value and no ``{`` occurs. False means "not known", and the caller scans the text.
+    A sufficient, cheap test over the joined values: every ``[`` opens a value and no
+    ``{`` occurs. False means "not known", and the caller scans the text.
     """
-    joined = b"\x00".join(raws)
+    if not raws:
+        return True
+    joined = b"\x00".join(raws)  # JSON values hold no NUL byte
     if b"{" in joined:
         return False
-    return joined.count(b"[") == joined.count(b"\x00[") + joined.startswith(b"[")
+    data = np.frombuffer(joined, dtype=np.uint8)
+    opens = np.flatnonzero(data == ord("["))
+    # Each "[" must be the first byte of a value: at 0 or right after a separator.
+    return bool((data[np.maximum(opens - 1, 0)] == 0).sum() + (opens[:1] == 0).sum() == opens.size)
 
 
 def check_depth(data: bytes | bytearray | memoryview) -> None:

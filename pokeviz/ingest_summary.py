@@ -175,8 +175,15 @@ class SummaryBuilder:
     def __init__(self) -> None:
         self.entries = 0
         self.moments: dict[str, _Moments] = {}
+        # Tiles with small coordinates, as sorted packed keys (see _add_tiles), their
+        # visits and first entry; the rare others in a dict.
+        self.tile_keys = np.empty(0, dtype=np.int64)
+        self.tile_visits = np.empty(0, dtype=np.int64)
+        self.tile_first = np.empty(0, dtype=np.int64)
         self.tiles: dict[tuple[int, int, int], list[int]] = {}
-        self.candidates: dict[int, dict[str, float]] = {}
+        # Sample candidates: entry indices (ascending) and their values per column.
+        self.candidate_index = np.empty(0, dtype=np.int64)
+        self.candidates: dict[str, np.ndarray] = {}
         self.extra_columns: set[str] = set()
         self.total_steps: set[int] = set()
 
@@ -214,18 +221,46 @@ class SummaryBuilder:
         mi, xi, yi = (a[in_range].astype(np.int64) for a in (mf, xf, yf))
         keys = (mi << 40) + ((xi + _KEY_LIMIT) << 20) + (yi + _KEY_LIMIT)
         unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
-        first_index = index[in_range][first] + start
-        for key, count, first_at in zip(
-            unique.tolist(), counts.tolist(), first_index.tolist(), strict=True
-        ):
-            tile = (
-                key >> 40,
-                ((key >> 20) & (2 * _KEY_LIMIT - 1)) - _KEY_LIMIT,
-                (key & (2 * _KEY_LIMIT - 1)) - _KEY_LIMIT,
-            )
-            self._visit(tile, count, first_at)
+        self._merge_tiles(unique, counts, index[in_range][first] + start)
         for i in np.flatnonzero(~in_range).tolist():  # far outside any real map: rare
             self._visit((int(mf[i]), int(xf[i]), int(yf[i])), 1, int(index[i]) + start)
+
+    def _merge_tiles(self, keys: np.ndarray, visits: np.ndarray, first: np.ndarray) -> None:
+        if self.tile_keys.size == 0:
+            self.tile_keys, self.tile_visits, self.tile_first = keys, visits, first
+            return
+        all_keys = np.concatenate([self.tile_keys, keys])
+        # Earlier blocks come first, so a tile's first occurrence holds its first entry.
+        merged, where, inverse = np.unique(all_keys, return_index=True, return_inverse=True)
+        all_visits = np.concatenate([self.tile_visits, visits])
+        self.tile_first = np.concatenate([self.tile_first, first])[where]
+        self.tile_visits = np.bincount(inverse, weights=all_visits).astype(np.int64)
+        self.tile_keys = merged
+
+    def _tile_table(self) -> dict[str, np.ndarray]:
+        keys = self.tile_keys
+        columns = {
+            "map": keys >> 40,
+            "x": ((keys >> 20) & (2 * _KEY_LIMIT - 1)) - _KEY_LIMIT,
+            "y": (keys & (2 * _KEY_LIMIT - 1)) - _KEY_LIMIT,
+            "visits": self.tile_visits,
+            "first_entry_index": self.tile_first,
+        }
+        if not self.tiles:  # packed keys sort as (map, x, y) tuples do
+            return {name: np.asarray(col, dtype=np.int64) for name, col in columns.items()}
+        rows = {
+            (m, x, y): [v, f]
+            for m, x, y, v, f in zip(*(col.tolist() for col in columns.values()), strict=True)
+        }
+        rows.update(self.tiles)
+        tiles = sorted(rows.items())
+        return {
+            "map": np.array([t[0][0] for t in tiles], dtype=np.int64),
+            "x": np.array([t[0][1] for t in tiles], dtype=np.int64),
+            "y": np.array([t[0][2] for t in tiles], dtype=np.int64),
+            "visits": np.array([t[1][0] for t in tiles], dtype=np.int64),
+            "first_entry_index": np.array([t[1][1] for t in tiles], dtype=np.int64),
+        }
 
     def _visit(self, tile: tuple[int, int, int], count: int, first_at: int) -> None:
         seen = self.tiles.get(tile)
@@ -237,14 +272,23 @@ class SummaryBuilder:
 
     def _add_candidates(self, columns: dict[str, np.ndarray], start: int, size: int) -> None:
         stride = sample_stride(start + size)
-        if stride > 1 and self.candidates:
-            self.candidates = {i: r for i, r in self.candidates.items() if i % stride == 0}
+        if stride > 1 and self.candidate_index.size:
+            keep = self.candidate_index % stride == 0
+            self.candidate_index = self.candidate_index[keep]
+            self.candidates = {name: col[keep] for name, col in self.candidates.items()}
         first = -(-start // stride) * stride
-        rows = range(first - start, size, stride)
-        for offset in rows:
-            self.candidates[start + offset] = {
-                name: float(col[offset]) for name, col in columns.items()
-            }
+        offsets = np.arange(first - start, size, stride)
+        before = self.candidate_index.size
+        self.candidate_index = np.concatenate([self.candidate_index, offsets + start])
+        for name in dict.fromkeys([*self.candidates, *columns]):
+            old = self.candidates.get(name)
+            new = columns.get(name)
+            self.candidates[name] = np.concatenate(
+                [
+                    np.full(before, np.nan) if old is None else old,
+                    np.full(offsets.size, np.nan) if new is None else new[offsets],
+                ]
+            )
 
     def finish(self, summary: FileSummary) -> FileSummary:
         """Write entries, samples, tiles and statistics into ``summary`` and return it."""
@@ -255,19 +299,14 @@ class SummaryBuilder:
             "entry_index": np.array(indices, dtype=np.int64),
             "sample_key": np.array([sample_key(summary.file, i) for i in indices], np.int64),
         }
+        rows = np.searchsorted(self.candidate_index, np.array(indices, dtype=np.int64))
         for name in columns:
-            samples[name] = np.array(
-                [self.candidates[i].get(name, math.nan) for i in indices], dtype=np.float64
+            values = self.candidates.get(name)
+            samples[name] = (
+                np.full(len(indices), np.nan) if values is None else values[rows].astype(np.float64)
             )
         summary.samples = samples
-        tiles = sorted(self.tiles.items())
-        summary.positions = {
-            "map": np.array([t[0][0] for t in tiles], dtype=np.int64),
-            "x": np.array([t[0][1] for t in tiles], dtype=np.int64),
-            "y": np.array([t[0][2] for t in tiles], dtype=np.int64),
-            "visits": np.array([t[1][0] for t in tiles], dtype=np.int64),
-            "first_entry_index": np.array([t[1][1] for t in tiles], dtype=np.int64),
-        }
+        summary.positions = self._tile_table()
         summary.stats = [m.row(name) for name, m in sorted(self.moments.items())]
         if self.total_steps:
             summary.total_steps = max(self.total_steps)
