@@ -76,8 +76,9 @@ __all__ = [
     "sample_key",
 ]
 
-#: Largest file the fast path takes (bigger files are streamed). A compact file is
-#: read whole, so this is also the fast path's memory budget for one file.
+#: Largest file the fast path takes (bigger files are streamed). A file without any
+#: entry boundary the fast path can cut at is read whole, so this also bounds the fast
+#: path's memory for one file.
 FAST_PATH_MAX_BYTES = 256 * 1024 * 1024
 
 
@@ -182,17 +183,15 @@ def ingest_file(path: str | Path, *, fast_path_max_bytes: int = FAST_PATH_MAX_BY
     Args:
         path: a ``stats_*.json`` file of any generation.
         fast_path_max_bytes: files up to this size that look complete are decoded by
-            msgspec (in slices when pretty-printed, whole when compact); 0 forces the
-            streaming path.
+            msgspec, in slices cut between entries; 0 forces the streaming path.
 
     Returns:
         The summary. ``size_bytes`` and ``mtime_ns`` are those seen *before* reading,
         so a file that grows meanwhile is stale at the next check.
 
     Cost: one read of the file (two when the fast path gives up). Memory: on the fast
-    path, one slice and its decoded fields for a pretty-printed file, the whole file and
-    its decoded fields for a compact one; O(one block + samples + tiles) on the
-    streaming path. Deterministic.
+    path, one slice (~512 KiB) and its decoded fields; O(one block + samples + tiles) on
+    the streaming path. Never blocks on a FIFO or device. Deterministic.
     """
     path = Path(path)
     opened = open_log(path)
