@@ -13,7 +13,7 @@ import numpy as np
 
 from .cache import CacheUpdate, update_cache
 from .cache import file_positions as cache_file_positions
-from .discover import Run, resolve_run
+from .discover import Run, printable, resolve_run
 from .ingest import FAST_PATH_MAX_BYTES
 from .query import RESERVOIR_SIZE, connect, run_sql
 from .text import count
@@ -62,7 +62,7 @@ class IngestReport:
         if warnings:
             found += f", {count(len(warnings), 'warning')}"
         out = [
-            f"run      {self.run.variant}/{self.run.timestamp}  ({self.run.path})",
+            f"run      {self.run.variant}/{self.run.timestamp}  ({printable(str(self.run.path))})",
             f"files    {self.files:,} ({statuses or 'none'}); this update: {u.new} new, "
             f"{u.reread} re-read, {u.unchanged} unchanged, {u.removed} removed; {found}",
             f"entries  {self.entries:,}; samples {self.samples:,}; reservoir "

@@ -18,6 +18,13 @@ LOG_NAME = re.compile(r"^stats_(?:final_)?(\d+)\.json$")
 LOG_GLOB = "stats_*.json"
 
 
+def printable(name: str) -> str:
+    """A file or folder name as text: bytes that are not UTF-8 (held by Python as lone
+    surrogates) are shown escaped, ``run\\xff``, so titles, summaries and output names
+    never fail on them."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 @dataclass(frozen=True)
 class Run:
     """One training run: ``<experiments>/<variant>/<timestamp>/``."""
@@ -26,13 +33,13 @@ class Run:
 
     @property
     def variant(self) -> str:
-        """The run's parent folder name (``v1`` … ``v4`` or any name)."""
-        return self.path.parent.name
+        """The run's parent folder name (``v1`` … ``v4`` or any name), printable."""
+        return printable(self.path.parent.name)
 
     @property
     def timestamp(self) -> str:
-        """The run folder name, normally ``YYYYMMDD_HHMMSS``."""
-        return self.path.name
+        """The run folder name, normally ``YYYYMMDD_HHMMSS``, printable."""
+        return printable(self.path.name)
 
     @property
     def logs_dir(self) -> Path:

@@ -113,6 +113,12 @@ def main() -> None:
         pokeviz ingest experiments/v4
         pokeviz sql experiments/v4 "SELECT count(*) FROM files"
     """
+    # A file or folder name that is not valid UTF-8 is printed escaped (\udcff → \xff
+    # style), never as a UnicodeEncodeError that hides the rest of the output.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
 
 
 def comma_choices(
