@@ -80,14 +80,26 @@ class Row:
             self.run,
             self.route,
             str(self.k) if self.k else "",
-            "—" if self.seconds is None else f"{self.seconds:.2f} s",
-            "" if self.ratio is None else f"{self.ratio:.3f}x",
+            _seconds(self.seconds),
+            "" if self.ratio is None else _ratio(self.ratio),
             ", ".join(target),
             "" if self.rss_mb is None else f"{self.rss_mb:.0f} MB",
             "" if self.pss_mb is None else f"{self.pss_mb:.0f} MB",
             self.result,
             self.note,
         )
+
+
+def _seconds(value: float | None) -> str:
+    """Seconds, or milliseconds below 0.1 s (a warm API call must not read "0.00 s")."""
+    if value is None:
+        return "—"
+    return f"{value:.2f} s" if value >= 0.1 else f"{value * 1000:.1f} ms"
+
+
+def _ratio(value: float) -> str:
+    """Three decimals, or three significant digits for tiny ratios."""
+    return f"{value:.3f}x" if value >= 0.01 else f"{value:.2g}x"
 
 
 HEADER = ("run", "route", "K", "wall", "x DuckDB", "target", "max RSS", "tree PSS",
