@@ -48,6 +48,19 @@ def place(fig: Figure, box: Box, **kwargs: object) -> Axes:
     return fig.add_axes(rect, **kwargs)
 
 
+def skip_label_placement(ax: Axes, *, x: bool = True, y: bool = True) -> None:
+    """Give the axis labels of ``ax`` a fixed place (for axes whose labels are empty).
+
+    matplotlib moves an axis label clear of the tick labels on every draw, measuring
+    every tick label again to do so; an axis that shows no label does not need it, and
+    a fixed place skips the measuring (about 10 ms per axes at 300 dpi).
+    """
+    if x:
+        ax.xaxis.set_label_coords(0.5, -0.25)
+    if y:
+        ax.yaxis.set_label_coords(-0.25, 0.5)
+
+
 def grid_boxes(n: int, columns: int, *, left: float, top: float, width: float,
                cell_height: float, gap_x: float, gap_y: float,
                inner: Box) -> list[Box]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..formats import COMPONENTS
-from .layout import Box, grid_boxes, place
+from .layout import Box, grid_boxes, place, skip_label_placement
 from .style import FIGURE_WIDTH_IN, compact_formatter, format_steps, metric_color, new_figure
 
 if TYPE_CHECKING:
@@ -447,6 +447,7 @@ def reward_figure(data: RewardData, *, title: str) -> Figure:
                      pad=4, y=1.0)
         ax.set_ylabel("reward")
         _value_axis(ax, 5)
+        skip_label_placement(ax, y=False)
         _legend(legend_box, ax)
         axes.append(ax)
         y += total_h
@@ -463,6 +464,7 @@ def reward_figure(data: RewardData, *, title: str) -> Figure:
                      color=metric_color(series.metric), fontweight="bold", pad=4, y=1.0)
         ax.tick_params(labelsize=7.5)
         _value_axis(ax, 4)
+        skip_label_placement(ax)
         if total is None and i == 0:
             _legend(legend_box, ax)
         axes.append(ax)
