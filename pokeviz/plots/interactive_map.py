@@ -234,11 +234,11 @@ def heatmap_traces(data: HeatmapData, *, title: str = "") -> dict[str, Any]:
         layout[axis_name("x", axis)] = axis_style(
             domain=[round(x0, 6), round(x0 + width, 6)], anchor=axis_ref("y", axis),
             showgrid=False, range=[local.x0 - 0.5, local.x0 + w - 0.5], constrain="domain",
-            nticks=5)
+            constraintoward="left", nticks=4, tickangle=0)
         layout[axis_name("y", axis)] = axis_style(
             domain=dom, anchor=axis_ref("x", axis), showgrid=False,
             range=[local.y0 + h - 0.5, local.y0 - 0.5], scaleanchor=axis_ref("x", axis),
-            scaleratio=1, constrain="domain", nticks=5)
+            scaleratio=1, constrain="domain", constraintoward="top", nticks=4)
         # Two lines, so a title stays within its own panel's width.
         layout["annotations"].append(
             panel_title(f"<b>map {local.map_id}</b>{lacking}<br>{local.total:,} visits",

@@ -181,7 +181,7 @@ def panel_title(text: str, x: float, y: float, color: str = "#262626",
     label = html.escape(text) if escape else text
     return {"text": f"<b>{label}</b>" if bold else label, "x": x, "y": y,
             "xref": "paper", "yref": "paper", "xanchor": "left", "yanchor": "bottom",
-            "showarrow": False, "font": {"size": 12, "color": color}}
+            "align": "left", "showarrow": False, "font": {"size": 12, "color": color}}
 
 
 def empty_figure(lines: Sequence[str], message: str) -> dict[str, Any]:
