@@ -429,3 +429,15 @@ def test_compact_tick_labels() -> None:
     assert compact_labels([0, 5000, 10000]) == ["0", "5K", "10K"]
     assert compact_labels([12.344, 12.345]) == ["12.344", "12.345"]
     assert compact_labels([0, 2.5e6, 5e6]) == ["0", "2.5M", "5.0M"]
+
+
+def test_same_bytes_in_one_process_or_two(synth_root: Path, tmp_path: Path) -> None:
+    run = synth_root / "v4" / "20260102_000000"
+    one = plot_run(run, formats=("png", "svg"), output_dir=tmp_path / "one", parallel=False)
+    two = plot_run(run, formats=("png", "svg"), output_dir=tmp_path / "two", parallel=True,
+                   update=False)
+    assert [p.name for p in one.paths] == [p.name for p in two.paths] == [
+        "v4_20260102_000000_rewards.png", "v4_20260102_000000_rewards.svg",
+        "v4_20260102_000000_heatmap.png", "v4_20260102_000000_heatmap.svg"]
+    for a, b in zip(one.paths, two.paths, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
