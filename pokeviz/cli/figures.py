@@ -51,12 +51,14 @@ def plot(
     """Write a run's reward figure and Kanto heatmap (cache updated first).
 
     Writes {variant}_{timestamp}_rewards.{fmt} and {variant}_{timestamp}_heatmap.{fmt}
-    into RUN/plots/ (or --output-dir) at 300 dpi. Same logs, same options: the same
+    into RUN/plots/ (or --output-dir) at 300 dpi; --format html writes interactive,
+    self-contained Plotly pages of the same data. Same logs, same options: the same
     bytes. Unchanged runs read no log file.
 
     \b
     Example:
         pokeviz plot experiments/v4 --format png,pdf
+        pokeviz plot experiments/v4 --format html
         pokeviz plot --variant v4 --map-data ../PokemonRedExperiments/v2/map_data.json
     """
     from ..plots import plot_run
