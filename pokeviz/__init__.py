@@ -1,7 +1,7 @@
 """pokeviz: plots, a Parquet cache and SQL for Pokémon Red RL training logs.
 
-The public names below are imported on first use, so ``pokeviz sql`` does not pay for
-matplotlib, the parsers or the statistics it never touches.
+The figure, report and statistics functions are imported on first use, so ``pokeviz
+sql`` does not pay for matplotlib or the statistics libraries it never touches.
 """
 
 from __future__ import annotations
@@ -11,24 +11,23 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-#: Public name → the module that defines it.
+# Eager: importing .api imports the submodule pokeviz.ingest first, so the name
+# ``ingest`` ends up bound to the function, not to the module.
+from .api import IngestReport, RunView, ingest, open_run, sql  # noqa: E402
+from .discover import Run, resolve_run  # noqa: E402
+from .errors import (  # noqa: E402
+    CacheError,
+    MapTableError,
+    NoLogFilesError,
+    OutputError,
+    PokevizError,
+    QueryError,
+    RunNotFoundError,
+)
+from .ingest import FileSummary, ingest_file  # noqa: E402
+
+#: Public names imported on first use → the module that defines them.
 _EXPORTS = {
-    "IngestReport": "api",
-    "RunView": "api",
-    "ingest": "api",
-    "open_run": "api",
-    "sql": "api",
-    "Run": "discover",
-    "resolve_run": "discover",
-    "CacheError": "errors",
-    "MapTableError": "errors",
-    "NoLogFilesError": "errors",
-    "OutputError": "errors",
-    "PokevizError": "errors",
-    "QueryError": "errors",
-    "RunNotFoundError": "errors",
-    "FileSummary": "ingest",
-    "ingest_file": "ingest",
     "PlotResult": "plots",
     "plot_run": "plots",
     "CompareResult": "plots.compare",
@@ -81,18 +80,6 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .animate import animate_run
-    from .api import IngestReport, RunView, ingest, open_run, sql
-    from .discover import Run, resolve_run
-    from .errors import (
-        CacheError,
-        MapTableError,
-        NoLogFilesError,
-        OutputError,
-        PokevizError,
-        QueryError,
-        RunNotFoundError,
-    )
-    from .ingest import FileSummary, ingest_file
     from .plots import PlotResult, plot_run
     from .plots.compare import CompareResult, compare_variants
     from .report import report_run

@@ -166,7 +166,7 @@ def plot_options(
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         @click.option("--format", "formats", multiple=True, default=("png",),
                       show_default=True, callback=split_formats,
-                      help="png, pdf, svg; comma-separated or repeated (e.g. png,pdf).")
+                      help="png, pdf, svg, html; comma-separated or repeated (e.g. png,pdf).")
         @click.option("--jobs", "-j", type=click.IntRange(min=1),
                       help="Ingest worker processes [default: cores].")
         @click.option("-v", "--verbose", is_flag=True,

@@ -14,7 +14,7 @@ from .common import fail_cleanly, main, run_options, split_formats
 @run_options
 @click.option("--format", "formats", multiple=True, default=("png",), show_default=True,
               callback=split_formats,
-              help="png, pdf, svg; comma-separated or repeated (e.g. png,pdf).")
+              help="png, pdf, svg, html; comma-separated or repeated (e.g. png,pdf).")
 @click.option("--debounce-seconds", type=click.FloatRange(min=0), default=10.0,
               show_default=True, help="Re-render the figures at most once per this many seconds.")
 @click.option("--poll", is_flag=True,
