@@ -215,3 +215,37 @@ def test_without_distributed_the_error_says_what_to_install(run: Path) -> None:
         "Error: --scheduler needs Dask distributed, which is not installed: "
         "pip install 'pokeviz[cluster]'")
     assert not (run / "plots").exists()
+
+
+def test_compare_and_stats_ingest_every_run_on_one_cluster(scheduler: str, tmp_path: Path) -> None:
+    experiments = tmp_path / "experiments"
+    for i, variant in enumerate(("v1", "v1", "v4", "v4")):
+        synth_run(experiments, variant=variant, timestamp=f"2026010{i + 1}_000000", files=3,
+                  envs=2, steps_per_env=100, seed=i)
+    runs = sorted(experiments.glob("v*/2026*"))
+
+    def cli(*args: object) -> str:
+        result = CliRunner().invoke(main, [*map(str, args)])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    def variant_rows(output: str) -> list[str]:
+        return [line for line in output.splitlines() if line.startswith(("v1 ", "v4 "))]
+
+    stats = ("stats", "--experiments-dir", experiments, "--format", "json", "--no-figures",
+             "--reps", 200)
+    remote_stats = json.loads(cli(*stats, "--scheduler", scheduler))
+    remote_tables = {run: tables(run) for run in runs}
+    remote_compare = cli("compare", "--experiments-dir", experiments, "--output-dir",
+                         tmp_path / "remote", "--scheduler", scheduler)
+    for run in runs:
+        shutil.rmtree(run / "plots")
+
+    assert json.loads(cli(*stats, "--jobs", 1)) == remote_stats
+    assert {run: tables(run) for run in runs} == remote_tables
+    local_compare = cli("compare", "--experiments-dir", experiments, "--output-dir",
+                        tmp_path / "local", "--jobs", 1)
+    assert len(variant_rows(local_compare)) == 2
+    assert variant_rows(local_compare) == variant_rows(remote_compare)
+    for png in (tmp_path / "local").glob("*.png"):
+        assert png.read_bytes() == (tmp_path / "remote" / png.name).read_bytes()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,41 @@ def plot_options(
         return wrapper
 
     return decorate(func) if func is not None else decorate
+
+
+#: ``--scheduler``: the ingest of ``ingest``, ``compare`` and ``stats`` on a Dask cluster.
+scheduler_option = click.option(
+    "--scheduler", metavar="ADDRESS",
+    help="Read the log files on a Dask cluster: tcp://HOST:PORT, a scheduler file, or "
+    "local:N (N local worker processes); one cluster serves every run. Needs "
+    "pokeviz[cluster].")
+
+
+@contextlib.contextmanager
+def executor_for(scheduler: str | None) -> Iterator[Any]:
+    """The Dask executor ``--scheduler`` names (closed after), or None for local reads."""
+    if scheduler is None:
+        yield None
+        return
+    from ..cluster import cluster_executor
+
+    with cluster_executor(scheduler) as executor:
+        yield executor
+
+
+@contextlib.contextmanager
+def run_progress_bars() -> Iterator[Callable[[Any, int, int], None]]:
+    """A ``progress(run, done_bytes, total_bytes)`` with one bar per run being ingested
+    (``compare``, ``stats``); every bar is closed at the end."""
+    bars: dict[Any, tuple[Callable[[int, int], None], Callable[[], None]]] = {}
+
+    def progress(run: Any, done: int, total: int) -> None:
+        if run not in bars:
+            bars[run] = progress_bar(f"ingest {run.variant}/{run.timestamp}")
+        bars[run][0](done, total)
+
+    try:
+        yield progress
+    finally:
+        for _, close in bars.values():
+            close()

@@ -11,7 +11,15 @@ from typing import Any
 
 import click
 
-from .common import echo_peak_memory, fail_cleanly, main, progress_bar, run_options
+from .common import (
+    echo_peak_memory,
+    executor_for,
+    fail_cleanly,
+    main,
+    progress_bar,
+    run_options,
+    scheduler_option,
+)
 
 
 @main.command()
@@ -19,9 +27,7 @@ from .common import echo_peak_memory, fail_cleanly, main, progress_bar, run_opti
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: cores].")
 @click.option("--rebuild", is_flag=True, help="Read every log file again.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any file has a problem.")
-@click.option("--scheduler", metavar="ADDRESS",
-              help="Read the files on a Dask cluster: tcp://HOST:PORT, a scheduler file, "
-              "or local:N (N local worker processes). Needs pokeviz[cluster].")
+@scheduler_option
 @click.option("-v", "--verbose", is_flag=True, help="Per-file detail and tracebacks.")
 @fail_cleanly
 def ingest(
@@ -54,13 +60,9 @@ def ingest(
         click.echo(f"note: ijson uses the slow {ijson_backend()} backend (no C extension)")
     update, close = progress_bar("ingest")
     try:
-        if scheduler is None:
-            report = ingest_run(found, jobs=jobs, rebuild=rebuild, progress=update)
-        else:
-            from ..cluster import cluster_executor
-
-            with cluster_executor(scheduler) as executor:
-                report = ingest_run(found, rebuild=rebuild, progress=update, executor=executor)
+        with executor_for(scheduler) as executor:
+            report = ingest_run(found, jobs=jobs, rebuild=rebuild, progress=update,
+                                executor=executor)
     finally:
         close()
     for line in report.lines():

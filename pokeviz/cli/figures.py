@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
 from .common import (
     comma_choices,
     echo_peak_memory,
+    executor_for,
     fail_cleanly,
     main,
     plot_options,
     print_plot_result,
     progress_bar,
     run_options,
+    run_progress_bars,
+    scheduler_option,
 )
 
 
@@ -135,6 +136,7 @@ def _split_metrics(
 @click.option("--report", is_flag=True,
               help="Also write compare_{v1-v2-...}_report.pdf: every figure and per-variant "
               "tables of runs, final scores (mean ± 95 % CI) and steps to milestones.")
+@scheduler_option
 @plot_options(detail="Per-run")
 @fail_cleanly
 def compare(
@@ -146,6 +148,7 @@ def compare(
     map_data: Path | None,
     band: str,
     report: bool,
+    scheduler: str | None,
     formats: tuple[str, ...],
     jobs: int | None,
     verbose: bool,
@@ -173,25 +176,16 @@ def compare(
         pokeviz compare --experiments-dir demo/experiments --runs latest
         pokeviz compare v1 v4 --band se --format png,html
         pokeviz compare v1 v4 --report
+        pokeviz compare --scheduler local:2
     """
     from ..plots.compare import compare_variants
 
-    bars: dict[Any, tuple[Callable[[int, int], None], Callable[[], None]]] = {}
-
-    def progress(run: Any, done: int, total: int) -> None:
-        if run not in bars:
-            bars[run] = progress_bar(f"ingest {run.variant}/{run.timestamp}")
-        bars[run][0](done, total)
-
-    try:
+    with run_progress_bars() as progress, executor_for(scheduler) as executor:
         result = compare_variants(
             list(variants) or None, experiments_dir=experiments_dir, runs=runs,
             output_dir=output_dir, formats=formats, metrics=metrics, jobs=jobs,
-            map_data=map_data, progress=progress, band=band,
+            map_data=map_data, progress=progress, band=band, executor=executor,
         )
-    finally:
-        for _, close in bars.values():
-            close()
     if verbose:
         for line in result.run_lines():
             click.echo(line)

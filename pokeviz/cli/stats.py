@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
-from .common import comma_choices, echo_peak_memory, fail_cleanly, main, progress_bar
+from .common import (
+    comma_choices,
+    echo_peak_memory,
+    executor_for,
+    fail_cleanly,
+    main,
+    run_progress_bars,
+    scheduler_option,
+)
 
 
 def _split_figure_formats(
@@ -48,6 +54,7 @@ def _split_figure_formats(
               "searched from EXPERIMENTS_DIR upward].")
 @click.option("--jobs", "-j", type=click.IntRange(min=1),
               help="Ingest worker processes [default: cores].")
+@scheduler_option
 @click.option("-v", "--verbose", is_flag=True, help="Peak memory and tracebacks.")
 @fail_cleanly
 def stats(
@@ -64,6 +71,7 @@ def stats(
     no_figures: bool,
     map_data: Path | None,
     jobs: int | None,
+    scheduler: str | None,
     verbose: bool,
 ) -> None:
     """The statistics an RL paper needs: IQM, bootstrap CIs, P(X > Y), milestones.
@@ -84,25 +92,17 @@ def stats(
         pokeviz stats
         pokeviz stats v1 v4 --metric badges --at 2000000 --format latex
         pokeviz stats --experiments-dir demo/experiments --format json > stats.json
+        pokeviz stats v1 v4 --scheduler tcp://10.0.0.5:8786
     """
     from ..stats import variant_stats
     from ..stats.output import render, summary_lines
 
-    bars: dict[Any, tuple[Callable[[int, int], None], Callable[[], None]]] = {}
-
-    def progress(run: Any, done: int, total: int) -> None:
-        if run not in bars:
-            bars[run] = progress_bar(f"ingest {run.variant}/{run.timestamp}")
-        bars[run][0](done, total)
-
-    try:
+    with run_progress_bars() as progress, executor_for(scheduler) as executor:
         result = variant_stats(
             list(variants) or None, experiments_dir=experiments_dir, runs=runs, metric=metric,
             at=at, reps=reps, seed=seed, output_dir=output_dir, figure_formats=figure_formats,
-            figures=not no_figures, jobs=jobs, map_data=map_data, progress=progress)
-    finally:
-        for _, close in bars.values():
-            close()
+            figures=not no_figures, jobs=jobs, map_data=map_data, progress=progress,
+            executor=executor)
     click.echo(render(result, fmt), nl=False)
     # Machine-readable output stays clean on stdout; the summary goes to stderr then.
     to_stderr = fmt != "table"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,7 @@ def variant_stats(
     jobs: int | None = None,
     map_data: str | Path | None = None,
     progress: Callable[[Run, int, int], Any] | None = None,
+    executor: Executor | None = None,
 ) -> StatsResult:
     """The statistics of ``pokeviz stats``: scores, aggregates, P(X > Y), milestones.
 
@@ -98,6 +100,8 @@ def variant_stats(
         jobs: ingest worker processes per run (results do not depend on it).
         map_data: the map table for milestone names (default: searched as ``compare``).
         progress: ``progress(run, done_bytes, total_bytes)`` during each ingest.
+        executor: read stale log files on this executor (one Dask cluster for every
+            run, :func:`pokeviz.cluster.cluster_executor`) instead of ``jobs`` processes.
 
     Returns:
         The :class:`StatsResult`.
@@ -119,7 +123,7 @@ def variant_stats(
     table, notes = resolve_map_table(experiments, map_data)
     loaded, warnings, files_read = load_variants(
         names, experiments, lambda view: read_run(view, metric, table), runs=runs, jobs=jobs,
-        progress=progress)
+        progress=progress, executor=executor)
     warnings = list(notes) + warnings
     all_runs = [r for v in loaded for r in v.runs]
     if not all_runs:

@@ -8,6 +8,7 @@ the latest is the last of ``runs_of_variant``); each run's data comes through
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -107,6 +108,7 @@ def load_variants(
     runs: str = "all",
     jobs: int | None = None,
     progress: Callable[[Run, int, int], Any] | None = None,
+    executor: Executor | None = None,
 ) -> tuple[list[VariantRuns[T]], list[str], int]:
     """Open every run of every named variant and keep what ``read`` takes from it.
 
@@ -118,6 +120,8 @@ def load_variants(
         runs: ``"all"`` or ``"latest"`` (:data:`RUN_CHOICES`).
         jobs: ingest worker processes per run (results do not depend on it).
         progress: ``progress(run, done_bytes, total_bytes)`` during each run's ingest.
+        executor: read stale log files on it (one Dask cluster for every run, see
+            :func:`pokeviz.cluster.cluster_executor`) instead of ``jobs`` processes.
 
     Returns:
         ``(variants, warnings, files_read)``: one :class:`VariantRuns` per name in
@@ -153,7 +157,7 @@ def load_variants(
             if not logs:
                 v.skipped.append(f"run {run.timestamp}: {run.logs_dir}: no stats_*.json files")
                 continue
-            with open_run(run, jobs=jobs, progress=(
+            with open_run(run, jobs=jobs, executor=executor, progress=(
                     None if progress is None else lambda d, t, r=run: progress(r, d, t))) as view:
                 files_read += len(view.report.update.ingested)
                 if view.report.entries:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,7 @@ def compare_variants(
     jobs: int | None = None,
     map_data: str | Path | None = None,
     progress: Callable[[Run, int, int], Any] | None = None,
+    executor: Executor | None = None,
     band: str = "ci95",
 ) -> CompareResult:
     """Compare variants side by side over their runs (``pokeviz compare``).
@@ -187,6 +189,8 @@ def compare_variants(
             then a search from ``experiments_dir`` upward
             (:func:`pokeviz.kanto.resolve_map_table`).
         progress: ``progress(run, done_bytes, total_bytes)`` during each run's ingest.
+        executor: read stale log files on this executor (one Dask cluster for every
+            run, :func:`pokeviz.cluster.cluster_executor`) instead of ``jobs`` processes.
         band: ``ci95`` (default), ``se``, ``sd`` or ``none`` (:data:`pokeviz.stats.BANDS`).
 
     Returns:
@@ -218,7 +222,7 @@ def compare_variants(
 
     loaded, warnings, files_read = load_variants(
         names, experiments, lambda view: run_data(view, table), runs=runs, jobs=jobs,
-        progress=progress)
+        progress=progress, executor=executor)
     warnings = list(map_notes) + warnings
     compared = [VariantData(name=v.name, path=v.path, color=colors[v.name], runs=v.runs,
                             skipped=v.skipped) for v in loaded]
