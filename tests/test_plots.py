@@ -218,7 +218,7 @@ def test_plot_writes_both_figures_at_300_dpi_in_every_format(synth_root: Path) -
         assert (plots / f"v4_20260102_000000_{kind}.pdf").read_bytes().startswith(b"%PDF")
         assert b"<svg" in (plots / f"v4_20260102_000000_{kind}.svg").read_bytes()[:600]
     assert "steps    global 1 … 1,408" in result.output
-    assert "sampled  600 of 1,408 entries sampled (42.61%) · 6 files" in result.output
+    assert "drawn    600 of 1,408 entries sampled (42.61%) · 6 files" in result.output
     assert f"map      {synth_root / 'map_data.json'}" in result.output
 
 

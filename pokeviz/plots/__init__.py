@@ -24,6 +24,7 @@ from ..discover import Run
 from ..errors import PokevizError
 from ..kanto import MapTable, resolve_map_table
 from ..outputs import check_formats
+from ..text import count
 from .heatmap import HeatmapData, heatmap_data
 from .render import render_figures
 from .rewards import RewardData, reward_data
@@ -73,7 +74,7 @@ class PlotResult:
         """The summary ``pokeviz plot`` prints: the ingest summary plus the plots'."""
         out = self.report.lines()
         rewards, heat = self.rewards, self.heatmap
-        out.append(f"sampled  {rewards.sampling_line}")
+        out.append(f"drawn    {rewards.sampling_line}")
         drawn = ", ".join(s.label for s in rewards.series.values()) or "none"
         out.append(f"rewards  drawn: {drawn}")
         if rewards.missing:
@@ -92,7 +93,7 @@ class PlotResult:
             unplaced = (f"; {heat.unplaced_visits:,} on {len(heat.unplaced)} unplaced "
                         f"map{'s' if len(heat.unplaced) != 1 else ''} (ids {ids}), "
                         "drawn in their own panels")
-        out.append(f"heatmap  {heat.total_visits:,} visits: {placed}{unplaced}")
+        out.append(f"heatmap  {count(heat.total_visits, 'visit')}: {placed}{unplaced}")
         without = self.report.entries - heat.total_visits
         if without:
             has = "entry has" if without == 1 else "entries have"

@@ -319,7 +319,9 @@ def _draw_series(ax: Axes, data: RewardData, series: MetricSeries, emphasize: bo
     color = metric_color(series.metric)
     x = data.file_mid_step
     low, high = band(series)
-    if np.nan_to_num(high - low).max(initial=0.0) > 0:
+    with np.errstate(over="ignore"):  # a span beyond float64 (values near ±1.7e308)
+        spread = np.nan_to_num(high - low)
+    if spread.max(initial=0.0) > 0:
         ax.fill_between(x, low, high, color=color, alpha=0.25, linewidth=0,
                         label=LAYER_LABELS["band"])
     if emphasize and len(series.sample_step):
@@ -367,9 +369,22 @@ def _step_axis(ax: Axes, data: RewardData, bins: int) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(format_steps))
 
 
+#: An eighth of the largest float64: y limits inside ± this keep ``top − bottom`` and
+#: the tick arithmetic on it finite (values near ±1.7e308 overflow matplotlib's).
+_Y_LIMIT = float(np.finfo(np.float64).max / 8)
+
+
 def _value_axis(ax: Axes, bins: int) -> None:
+    """Ticks and labels of a value axis; limits kept finite for values near ±1.7e308."""
     from matplotlib.ticker import MaxNLocator
 
+    bottom, top = ax.dataLim.intervaly
+    if np.isfinite(bottom) and np.isfinite(top) and max(-bottom, top) > _Y_LIMIT:
+        # Drawn values beyond the limits are clipped at the frame.
+        low, high = (float(v) for v in np.clip([bottom, top], -_Y_LIMIT, _Y_LIMIT))
+        if low == high:  # all beyond one limit: the upper or lower half of the range
+            low, high = (low / 2, high) if high > 0 else (low, high / 2)
+        ax.set_ylim(low, high)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=bins))
     # Short labels and no offset text ("1e6" above the axis would sit on the title).
     ax.yaxis.set_major_formatter(compact_formatter())

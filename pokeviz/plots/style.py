@@ -208,12 +208,15 @@ def compact_labels(values: list[float]) -> list[str]:
     """Short tick labels for evenly spaced values: as many decimals as the spacing needs.
 
     ``[0, 0.25, 0.5]`` → ``0, 0.25, 0.5``; ``[-0.004, -0.002, 0]`` → ``-0.004, -0.002, 0``;
-    values of 10,000 and more get K/M/B suffixes (``15K``, ``2.5M``). Never an offset or
-    a power of ten beside the axis. Deterministic.
+    values of 10,000 and more get K/M/B suffixes (``15K``, ``2.5M``), of 1e12 and more an
+    exponent on each label. Never an offset or a power of ten beside the axis.
+    Deterministic.
     """
     if not values:
         return []
     top = max(abs(v) for v in values)
+    if top >= 1e12:  # beyond B: each label carries its own power of ten (2.25e+307)
+        return ["0" if v == 0 else f"{v:.3g}" for v in values]
     scale, suffix = 1.0, ""
     for limit, name in ((1e9, "B"), (1e6, "M"), (1e4, "K")):
         if top >= limit:
