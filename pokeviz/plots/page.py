@@ -20,23 +20,27 @@ import numpy as np
 
 from ..outputs import atomic_write
 
-__all__ = ["CONFIG", "FONT", "figure_json", "html_page", "plotly_js", "write_html"]
+__all__ = ["CONFIG", "FONT", "figure_json", "html_page", "plain", "plotly_js", "write_html"]
 
 #: The page font (the static figures use DejaVu Sans; browsers fall back to their sans).
 FONT = {"family": "DejaVu Sans, Arial, sans-serif", "size": 12, "color": "#262626"}
 
 
 
-def _plain(value: Any) -> Any:
-    """numpy arrays and scalars to lists and Python numbers; NaN and ±inf to None."""
+def plain(value: Any) -> Any:
+    """numpy arrays and scalars to lists and Python numbers; NaN and ±inf to None.
+
+    What every JSON pokeviz emits goes through (figures of the pages, the web API's
+    answers). Recursive over dicts, lists and tuples; deterministic.
+    """
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
+        return plain(value.tolist())
     if isinstance(value, np.generic):
-        return _plain(value.item())
+        return plain(value.item())
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -54,7 +58,7 @@ def figure_json(figure: dict[str, Any]) -> str:
         Deterministic: keys keep their insertion order, floats their shortest
         round-trip form.
     """
-    text = json.dumps(_plain(figure), separators=(",", ":"), ensure_ascii=False,
+    text = json.dumps(plain(figure), separators=(",", ":"), ensure_ascii=False,
                       allow_nan=False)
     return text.replace("</", "<\\/")
 

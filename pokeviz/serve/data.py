@@ -9,7 +9,6 @@ numbers as the PNG figures. Nothing here writes anything.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timezone
 from typing import Any
 
@@ -18,27 +17,13 @@ import numpy as np
 from ..api import RunView
 from ..discover import LOG_NAME, file_seconds
 from ..kanto import MapTable
+from ..plots.page import plain
 from . import alerts
 
 #: Columns of ``samples`` that are bookkeeping, not a quantity to plot over time.
 _NOT_METRICS = {"file", "entry_index", "sample_key", "global_step", "total_steps"}
 _NUMERIC = ("BIGINT", "INTEGER", "DOUBLE", "FLOAT", "HUGEINT", "SMALLINT", "TINYINT",
             "UBIGINT", "DECIMAL", "REAL")
-
-
-def plain(value: Any) -> Any:
-    """numpy arrays/scalars to lists and Python numbers; NaN and ±inf to None."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist())
-    if isinstance(value, np.generic):
-        return plain(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def iso_time(seconds: float | None) -> str | None:
