@@ -168,6 +168,27 @@ def plot_options(
         @click.option("--format", "formats", multiple=True, default=("png",),
                       show_default=True, callback=split_formats,
                       help="png, pdf, svg, html; comma-separated or repeated (e.g. png,pdf).")
+        @ingest_options(detail=detail)
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate(func) if func is not None else decorate
+
+
+def ingest_options(
+    func: Callable[..., Any] | None = None, *, detail: str = "Per-file"
+) -> Any:
+    """``--jobs/-j`` and ``-v/--verbose`` of the commands that ingest a run and write a file
+    (``plot``, ``demo``, ``compare``, ``report``, ``animate``).
+
+    Use as ``@ingest_options``, or ``@ingest_options(detail="Per-run")`` to say what ``-v``
+    prints.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         @click.option("--jobs", "-j", type=click.IntRange(min=1),
                       help="Ingest worker processes [default: cores].")
         @click.option("-v", "--verbose", is_flag=True,

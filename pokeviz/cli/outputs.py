@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .common import echo_peak_memory, fail_cleanly, main, progress_bar, run_options
+from .common import echo_peak_memory, fail_cleanly, ingest_options, main, progress_bar, run_options
 
 _MAP_DATA_HELP = ("map_data.json of the training code [default: $POKEVIZ_MAP_DATA, else "
                   "searched near the run].")
@@ -28,10 +28,7 @@ def _finish(result: Any, verbose: bool) -> None:
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write the report here instead of RUN/plots/.")
 @click.option("--map-data", type=click.Path(dir_okay=False, path_type=Path), help=_MAP_DATA_HELP)
-@click.option("--jobs", "-j", type=click.IntRange(min=1),
-              help="Ingest worker processes [default: cores].")
-@click.option("-v", "--verbose", is_flag=True,
-              help="Per-file detail lines, peak memory, and tracebacks.")
+@ingest_options
 @fail_cleanly
 def report(
     run: Path | None,
@@ -81,10 +78,7 @@ def report(
               help="Pixels per inch of the 8-inch-wide frame (100: 800 px wide).")
 @click.option("--background", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A Kanto map picture at 16 px per global tile, drawn under the visits.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1),
-              help="Ingest worker processes [default: cores].")
-@click.option("-v", "--verbose", is_flag=True,
-              help="Per-file detail lines, peak memory, and tracebacks.")
+@ingest_options
 @fail_cleanly
 def animate(
     run: Path | None,
