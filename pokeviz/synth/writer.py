@@ -36,21 +36,9 @@ from .agent import (
 )
 from .world import world, write_map_table
 
-_INT_FIELDS = frozenset(
-    {
-        "step",
-        "x",
-        "y",
-        "map",
-        "prog",
-        "action",
-        "pcount",
-        "levels_sum",
-        "coords",
-        "deaths",
-        "badges",
-    }
-)
+#: The agent's columns written as they are, as integers; the others become the rewards
+#: (event, heal, stuck), the health fraction (hp) and the party text (party).
+_INT_FIELDS = frozenset(ROW) - {"event", "heal", "stuck", "hp", "party"}
 _TEXT_FIELDS = frozenset({"levels", "ptypes"})
 _PLACEHOLDER = re.compile(r'"@(\w+)@"')
 
