@@ -33,7 +33,7 @@ from .page import (
     title_block,
     write_html,
 )
-from .rewards import STANDARD_METRICS, MetricSeries, RewardData, band
+from .rewards import STANDARD_METRICS, MetricSeries, RewardData, band, missing_notes
 from .style import metric_color
 
 __all__ = [
@@ -139,13 +139,7 @@ def reward_traces(data: RewardData, *, title: str = "", columns: int = 4) -> dic
         Size: about 40 bytes per drawn sample plus a few KB per file. Deterministic.
     """
     lines = [title or "rewards", data.sampling_line]
-    notes = []
-    if data.missing:
-        notes.append("not in these logs, not drawn: " + ", ".join(data.missing))
-    partial = [f"{s.metric} ({s.files_missing} of {len(data.file_names)} files)"
-               for s in data.series.values() if s.files_missing]
-    if partial:
-        notes.append("missing in some files (gaps): " + ", ".join(partial))
+    notes = missing_notes(data)
     if not data.series:
         empty = "no reward values in these logs" if data.entries else "no entries yet"
         return empty_figure(lines + notes, empty)

@@ -16,6 +16,7 @@ a metric missing from some files leaves gaps there.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -390,10 +391,12 @@ def _value_axis(ax: Axes, bins: int) -> None:
     ax.yaxis.set_major_formatter(compact_formatter())
 
 
-def _notes(data: RewardData) -> list[str]:
-    """The note lines under the legend: metrics missing from the run or from files."""
-    import textwrap
+def missing_notes(data: RewardData) -> list[str]:
+    """What a reward figure cannot show, one unwrapped sentence each: the metrics missing
+    from the whole run, and those missing from some files (drawn with gaps).
 
+    The static figure wraps them under its legend, the interactive page under its title.
+    """
     notes = []
     if data.missing:
         notes.append("not in these logs, not drawn: " + ", ".join(data.missing))
@@ -401,7 +404,7 @@ def _notes(data: RewardData) -> list[str]:
                for s in data.series.values() if s.files_missing]
     if partial:
         notes.append("missing in some files (gaps): " + ", ".join(partial))
-    return [line for note in notes for line in textwrap.wrap(note, _NOTE_CHARS)]
+    return notes
 
 
 def reward_figure(data: RewardData, *, title: str) -> Figure:
@@ -425,7 +428,7 @@ def reward_figure(data: RewardData, *, title: str) -> Figure:
     metrics = list(data.series)
     total = data.series.get("reward_total")
     parts = [data.series[m] for m in metrics if m != "reward_total"]
-    notes = _notes(data)
+    notes = [line for note in missing_notes(data) for line in textwrap.wrap(note, _NOTE_CHARS)]
     n_cols = max(1, min(COLUMNS, len(parts)))
     n_rows = -(-len(parts) // n_cols) if parts else 0
     legend_rows = 2 if metrics else 0
