@@ -2,11 +2,15 @@
 
 The incremental contract (the same words are in ``cache/README.md``):
 
-* Each log file version is read once. Its summary is written as three *loose*
-  sidecars (``sidecars/<stem>.<size_bytes>-<mtime_ns>.<kind>.parquet``), and at the end
-  of the update gathered into a *pack* (``sidecars/pack-<id>.<kind>.parquet``, the rows
-  of many log files). Small packs are merged into larger ones, so a run of N files has
-  about log2(N) packs and adding one file rewrites only small packs.
+* Each log file version is read once. Its summary (three tables) goes into a *pack*
+  (``sidecars/pack-<id>.<kind>.parquet``, the rows of many log files), written by the
+  updating process from the tables its workers hand back. Until then, each second, the
+  files read since the last checkpoint are saved in a *checkpoint pack* that the
+  manifest names, so a killed update keeps its progress. A Dask worker, or the
+  updating process reading files itself (one job or one file), writes three *loose*
+  sidecars (``sidecars/<stem>.<size_bytes>-<mtime_ns>.<kind>.parquet``) instead, each a
+  checkpoint of its own. Small packs are merged into larger ones, so a run of N files
+  has about log2(N) packs and adding one file rewrites only small packs.
 * A log file is **stale**, and read again, when it is not in the manifest, when its size
   or mtime differ from the manifest's, or when its Parquet files are missing or not
   Parquet. Otherwise it is not opened at all. :func:`stale_files` is that rule.
@@ -19,8 +23,8 @@ The incremental contract (the same words are in ``cache/README.md``):
 * Nothing is written when nothing changed, so a read-only run with a current cache can
   be read. A stale cache that cannot be written is served as it is, with a note.
 * Writes are atomic; packs and the manifest also durable (temporary file, fsync, rename,
-  fsync of the folder). Loose sidecars skip the fsyncs: a power loss can leave one
-  empty, and the staleness check then reads its log file again.
+  fsync of the folder). Loose sidecars and checkpoint packs skip the fsyncs: a power
+  loss can leave one empty, and the staleness check then reads its log files again.
   The manifest only names Parquet files that were completely written, so a process
   killed at any moment leaves a cache the next run reads correctly. One writer at a
   time per run (:mod:`pokeviz.lock`); files the manifest no longer names are deleted
@@ -30,19 +34,19 @@ The incremental contract (the same words are in ``cache/README.md``):
 from __future__ import annotations
 
 import errno
-import itertools
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import lock
+from .cache_jobs import ingest_job, manifest_entry, results
 from .discover import Run, list_log_files
-from .errors import CacheError, OutputError
+from .errors import CacheError
 from .manifest import (
     CACHE_VERSION,
     KINDS,
@@ -55,14 +59,10 @@ from .manifest import (
     parquet_ok,
     read_manifest,
     sidecar_paths,
-    sidecar_stem,
     write_manifest,
 )
 from .outputs import os_error_message, remove_stale_temps
 from .packs import file_positions, load_tables, pack_loose, remove_unnamed
-
-if TYPE_CHECKING:
-    from .ingest import FileSummary
 
 __all__ = [
     "CACHE_VERSION", "MANIFEST", "PACK_PREFIX", "SIDECARS", "CacheUpdate", "cached_versions",
@@ -74,8 +74,6 @@ __all__ = [
 MANIFEST_WRITE_SECONDS = 1.0
 #: Rows held in memory for the next pack before it is written (bounds the writer's memory).
 PACK_ROWS = 300_000
-#: Jobs handed to an outside executor (a Dask cluster) at a time.
-EXECUTOR_WINDOW = 256
 _READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 Version = tuple[int, int]
@@ -95,61 +93,6 @@ class CacheUpdate:
     notes: list[str] = field(default_factory=list)
     elapsed_seconds: float = 0.0
     parsers: dict[str, int] = field(default_factory=dict)
-
-
-# ---------------------------------------------------------------------------
-# One log file
-
-
-def manifest_entry(summary: FileSummary) -> dict[str, Any]:
-    """The manifest record of a summary (everything but the tables), loose sidecars."""
-    return {
-        "size_bytes": summary.size_bytes,
-        "mtime_ns": summary.mtime_ns,
-        "status": summary.status,
-        "format": summary.format,
-        "entries": summary.entries,
-        "bad_values": summary.bad_values,
-        "skipped_entries": summary.skipped_entries,
-        "total_steps": summary.total_steps,
-        "error": summary.error,
-        "warning": summary.warning,
-        "parser": summary.parser,
-        "sidecar": sidecar_stem(display_name(summary.file), summary.size_bytes, summary.mtime_ns),
-    }
-
-
-def ingest_job(
-    path: str, cache_dir: str, fast_path_max_bytes: int | None = None
-) -> dict[str, Any]:
-    """Read one log file and write its loose sidecars; the unit of work of every worker.
-
-    Module-level and picklable, for a process pool or a Dask ``Client.get_executor()``.
-    A worker that cannot write ``cache_dir`` (another machine without the run's file
-    system) returns the Parquet bytes instead, and the caller writes them.
-
-    Returns:
-        ``{"file": name, "entry": manifest record, "tables": {kind: pyarrow.Table},
-        "parquet": {kind: bytes} or None when written here}``.
-
-    Raises:
-        OutputError: the sidecars cannot be written although the folder is writable.
-    """
-    from .ingest import ingest_file
-    from .sidecars import parquet_bytes, summary_tables, write_tables
-
-    if fast_path_max_bytes is None:
-        from .ingest import FAST_PATH_MAX_BYTES as fast_path_max_bytes
-    summary = ingest_file(path, fast_path_max_bytes=fast_path_max_bytes)
-    entry = manifest_entry(summary)
-    tables = summary_tables(summary)
-    folder = Path(cache_dir) / SIDECARS
-    parquet = None
-    if folder.is_dir() and os.access(folder, os.W_OK):
-        write_tables(Path(cache_dir), entry["sidecar"], tables, durable=False)
-    else:
-        parquet = {kind: parquet_bytes(tables[kind]) for kind in KINDS}
-    return {"file": summary.file, "entry": entry, "tables": tables, "parquet": parquet}
 
 
 # ---------------------------------------------------------------------------
@@ -344,7 +287,7 @@ def update_cache(
             stale = list(order(stale))
         writer = _Writer(cache_dir, manifest, progress, versions)
         problems = writer.ingest(stale, jobs, fast_path_max_bytes, executor)
-        pack_loose(cache_dir, manifest, writer.buffer)
+        writer.pack(merge=True)
         write_manifest(cache_dir, manifest)
         with lock.deleting(cache_dir):
             remove_unnamed(cache_dir, manifest)
@@ -393,6 +336,11 @@ class _Writer:
         self.buffered_rows = 0
         self.ingested: list[str] = []
         self.last_write = time.monotonic()
+        #: recorded files whose rows are in no file yet (their worker wrote nothing)
+        self.unsaved: list[str] = []
+        #: files of the buffer saved in a checkpoint pack → that pack; its file count
+        self.checkpoints: dict[str, str] = {}
+        self.checkpoint_packs: dict[str, int] = {}
 
     def ingest(
         self, stale: list[Path], jobs: int | None, fast_path_max_bytes: int | None,
@@ -402,7 +350,7 @@ class _Writer:
         sizes = {p: self.versions.get(p.name, (0, 0))[0] for p in stale}
         total, done = sum(sizes.values()), 0
         problems = []
-        for path, result in _results(stale, self.cache_dir, jobs, fast_path_max_bytes, executor):
+        for path, result in results(stale, self.cache_dir, jobs, fast_path_max_bytes, executor):
             if isinstance(result, BaseException):
                 problems.append((display_name(path.name), "error",
                                  f"not read ({type(result).__name__}: {result}); "
@@ -416,65 +364,59 @@ class _Writer:
 
     def record(self, result: dict[str, Any]) -> None:
         name, entry = result["file"], result["entry"]
-        if result["parquet"] is not None:
-            from .sidecars import write_tables
-
-            write_tables(self.cache_dir, entry["sidecar"], result["parquet"], durable=False)
         self.manifest.files[name] = entry
         self.buffer[name] = result["tables"]
+        if not result.get("written", True):
+            self.unsaved.append(name)
         self.buffered_rows += sum(t.num_rows for t in result["tables"].values())
         self.ingested.append(name)
         if self.buffered_rows >= PACK_ROWS:
             # Gather what was read so far; merging with older packs waits for the end,
             # when the files this update reads again no longer keep them alive.
-            pack_loose(self.cache_dir, self.manifest, self.buffer, merge=False)
-            self.buffered_rows = 0
+            self.pack(merge=False)
         if time.monotonic() - self.last_write >= MANIFEST_WRITE_SECONDS:
-            write_manifest(self.cache_dir, self.manifest)
-            self.last_write = time.monotonic()
+            self.checkpoint()
 
+    def pack(self, *, merge: bool) -> None:
+        """Write the buffer as one pack (see :func:`pokeviz.packs.pack_loose`)."""
+        pack_loose(self.cache_dir, self.manifest, self.buffer, merge=merge)
+        self.buffered_rows = 0
+        self.unsaved.clear()
+        self.checkpoints.clear()
+        self.checkpoint_packs.clear()
 
-def _results(
-    stale: list[Path], cache_dir: Path, jobs: int | None, fast_path_max_bytes: int | None,
-    executor: Executor | None,
-) -> Iterator[tuple[Path, dict[str, Any] | BaseException]]:
-    """(path, ingest_job result or the exception of a failed worker), as they finish.
+    def checkpoint(self) -> None:
+        """Write the manifest, so that a killed update keeps what it has read so far.
 
-    A disk-full or other write failure (``OutputError``) stops the update; any other
-    worker failure is the file's problem.
-    """
-    args = (str(cache_dir), fast_path_max_bytes)
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    if executor is None and (jobs == 1 or len(stale) <= 1):
-        for path in stale:
-            yield path, ingest_job(str(path), *args)
-        return
-    pool = executor or ProcessPoolExecutor(max_workers=min(jobs, len(stale)))
-    # A window of jobs in flight, not all at once: finished results would otherwise pile
-    # up in memory while this process writes a pack (memory grew with the files).
-    window = 4 * jobs if executor is None else EXECUTOR_WINDOW
-    queue = iter(stale)
-    running: dict[Future[dict[str, Any]], Path] = {}
-    try:
-        for path in itertools.islice(queue, window):
-            running[pool.submit(ingest_job, str(path), *args)] = path
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                path = running.pop(future)
-                try:
-                    result: dict[str, Any] | BaseException = future.result()
-                except OutputError:
-                    raise
-                except Exception as exc:
-                    result = exc
-                del future
-                for following in itertools.islice(queue, 1):
-                    running[pool.submit(ingest_job, str(following), *args)] = following
-                yield path, result
-    finally:
-        if executor is None:
-            pool.shutdown(cancel_futures=True)
+        Files whose worker wrote nothing are first saved together in one *checkpoint
+        pack* (no fsync, like the loose sidecars it stands for: a power loss leaves it
+        broken and its files are read again). The manifest written names that pack; the
+        one in memory keeps them loose until the buffer becomes a real pack, so the
+        checkpoint packs are never merged or read back and are deleted at the end.
+        """
+        from .manifest import new_pack_name
+        from .sidecars import gather, write_tables
+
+        if self.unsaved:
+            pack = new_pack_name()
+            write_tables(self.cache_dir, pack, {
+                kind: gather([self.buffer[name][kind] for name in self.unsaved], kind)
+                for kind in KINDS
+            }, durable=False)
+            self.checkpoints.update(dict.fromkeys(self.unsaved, pack))
+            self.checkpoint_packs[pack] = len(self.unsaved)
+            self.unsaved.clear()
+        files = self.manifest.files
+        if self.checkpoints:
+            files = dict(files)
+            for name, pack in self.checkpoints.items():
+                saved = {key: value for key, value in files[name].items() if key != "sidecar"}
+                files[name] = {**saved, "pack": pack}
+        shown = Manifest(files=files, packs={**self.manifest.packs, **self.checkpoint_packs},
+                         raw=self.manifest.raw)
+        write_manifest(self.cache_dir, shown)
+        self.manifest.raw = shown.raw
+        self.last_write = time.monotonic()
 
 
 def clear_cache(run: Run) -> None:
