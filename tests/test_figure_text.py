@@ -100,18 +100,35 @@ def test_a_20_map_run_without_a_table(twenty_maps: Path, tmp_path: Path) -> None
     boxes = [t._pokeviz_extent for t in titles]
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     renderer = heatmap.canvas.get_renderer()
-    panels, bar = heatmap.axes[:-1], heatmap.axes[-1]
-    assert len(panels) == 20
+    # All panels live in one tickless axes: an image per map inside a frame.
+    mosaic, bar = heatmap.axes
+    images = mosaic.get_images()
+    assert len(images) == 20
+    (frames,) = mosaic.collections
+    frame_boxes = [path.transformed(mosaic.transData).get_extents()
+                   for path in frames.get_paths()]
+    assert len(frame_boxes) == 20
     bar_box = bar.get_window_extent(renderer)
     assert not any(bar_box.overlaps(t._pokeviz_extent) for t in texts
                    if t.axes is not bar)  # the colour bar covers no title or label
-    for ax in panels:
-        box = ax.get_window_extent(renderer)
-        (x0, x1), (y1, y0) = ax.get_xlim(), ax.get_ylim()
-        # Square tiles: the axes' aspect is the shown tiles' aspect.
-        assert box.height / box.width == pytest.approx((y1 - y0) / (x1 - x0), rel=0.02)
-        # No crushed strips: no panel is thinner than a third of its length.
-        assert min(box.width, box.height) >= max(box.width, box.height) / 3.01
+    for i, (image, frame) in enumerate(zip(images, frame_boxes, strict=True)):
+        box = image.get_window_extent(renderer)
+        rows, cols = image.get_array().shape
+        # Square tiles: the image's aspect is its tiles' aspect.
+        assert box.height / box.width == pytest.approx(rows / cols, rel=0.02)
+        # The image sits in its frame; no crushed strips: no frame is thinner than a
+        # third of its length.
+        assert frame.x0 - 0.5 <= box.x0 and box.x1 <= frame.x1 + 0.5
+        assert frame.y0 - 0.5 <= box.y0 and box.y1 <= frame.y1 + 0.5
+        assert min(frame.width, frame.height) >= max(frame.width, frame.height) / 3.01
+        # Frames are apart, and no text is drawn over a panel.
+        assert not any(frame.overlaps(other) for other in frame_boxes[i + 1:])
+        assert not any(frame.overlaps(t._pokeviz_extent) for t in texts)
+    # Every panel says which local coordinates it spans.
+    spans = [t.get_text() for t in texts if t.get_text().startswith("x ")]
+    assert len(spans) == 20
+    assert "x 0\u201359 \u00b7 y 0" in spans  # the 60 x 1 strip
+    assert "x 0 \u00b7 y 0\u201340" in spans  # the 1 x 45 column (rows 0, 5, ..., 40 visited)
 
 
 def test_legacy_logs_keep_the_note_off_the_legend(tmp_path: Path) -> None:

@@ -246,23 +246,6 @@ def _label_maps(fig: Figure, ax: Axes, data: HeatmapData) -> list[str]:
     return skipped
 
 
-def _panel_ticks(ax: Axes, width_in: float, height_in: float) -> None:
-    """A few integer ticks that fit the panel's size at 6 pt (labels never touch).
-
-    At most three per axis: enough to read a panel's local coordinates, and every tick
-    costs matplotlib a few milliseconds to create and draw (20 panels, 120 ticks).
-    """
-    from matplotlib.ticker import MaxNLocator
-
-    # min_n_ticks=1: a map of one tile gets the tick 0, not fractions of a tile.
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=min(2, max(1, int(width_in / 0.24))),
-                                           integer=True, min_n_ticks=1))
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=min(2, max(1, int(height_in / 0.16))),
-                                           integer=True, min_n_ticks=1))
-    ax.tick_params(labelsize=6, pad=1.5)
-    skip_label_placement(ax)
-
-
 def _fit(box_w: float, box_h: float, tiles_w: float, tiles_h: float) -> tuple[float, float]:
     """The largest (width, height) in inches inside a box with square tiles."""
     if tiles_h / tiles_w > box_h / box_w:
@@ -276,12 +259,90 @@ _LINE_IN = 0.2
 _BAR_STRIP_IN, _BAR_WIDTH_IN = 0.95, 0.12
 _MAP_LEFT_IN, _MAP_TITLE_IN, _MAP_BELOW_IN, _NOTE_IN = 0.6, 0.24, 0.45, 0.17
 _CELL_TITLE_IN, _CELL_AXES_IN, _CELL_TICKS_IN, _CELL_GAP_IN = 0.3, 0.82, 0.17, 0.12
-_CELL_LEFT_IN = 0.3
+_CELL_LEFT_IN = 0.1
 #: The shortest colour bar: its two-line label at 8.5 pt fits beside it.
 _BAR_MIN_IN = 1.25
 #: A panel's shown extent is at most this many times longer than wide (or wide than
 #: long): a map seen as a thin strip is drawn with empty space around it, not crushed.
 MAX_PANEL_ASPECT = 3.0
+
+
+def _span(name: str, lo: int, n: int) -> str:
+    """``x 0–59`` (first and last local coordinate of ``n`` tiles), ``x 0`` for one."""
+    return f"{name} {lo}" if n == 1 else f"{name} {lo}\u2013{lo + n - 1}"
+
+
+def _draw_panels(fig: Figure, panels: list[LocalMap], area: Box, n_cols: int,
+                 cmap: Colormap, norm: Normalize) -> object:
+    """Every per-map panel in ONE axes without ticks, laid out in inches.
+
+    A panel is its map's image (square tiles, top-left aligned) inside a frame whose
+    sides are at most :data:`MAX_PANEL_ASPECT` apart, a two-line title above it (map id,
+    visits) and the local coordinates it spans below it. One axes for all panels:
+    an axes with ticks costs matplotlib ~40 ms to build and draw, 20 of them most of
+    the figure's time; texts and images in one tickless axes cost a fraction of that.
+
+    Returns:
+        The first panel's image (for the colour bar).
+    """
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Rectangle
+
+    ax = place(fig, area)
+    ax.set_axis_off()
+    cell_w = area.width / n_cols
+    cell_h = _CELL_TITLE_IN + _CELL_AXES_IN + _CELL_TICKS_IN + _CELL_GAP_IN
+    frames = []
+    first = None
+    for i, local in enumerate(panels):
+        row, col = divmod(i, n_cols)
+        left, top = col * cell_w + _CELL_LEFT_IN, row * cell_h + _CELL_TITLE_IN
+        h, w = local.visits.shape
+        # Square tiles; a thin map gets room around it rather than a crushed strip.
+        shown_w = max(w, h / MAX_PANEL_ASPECT)
+        shown_h = max(h, w / MAX_PANEL_ASPECT)
+        box_w, box_h = _fit(cell_w - _CELL_LEFT_IN - 0.12, _CELL_AXES_IN, shown_w, shown_h)
+        tile = box_w / shown_w
+        # Axes data coordinates are inches from the area's top left (y downward).
+        shown = ax.imshow(np.ma.masked_equal(local.visits, 0), cmap=cmap, norm=norm,
+                          origin="upper", interpolation="nearest", aspect="auto",
+                          extent=(left, left + w * tile, top + h * tile, top))
+        first = first or shown
+        frames.append(Rectangle((left, top), box_w, box_h))
+        ax.text(left, top - 0.04, f"map {local.map_id}\n{local.total:,} visits", fontsize=7,
+                ha="left", va="bottom", linespacing=1.15)
+        ax.text(left, top + box_h + 0.04,
+                f"{_span('x', local.x0, w)} \u00b7 {_span('y', local.y0, h)}",
+                fontsize=6, ha="left", va="top", color=".35")
+    ax.add_collection(PatchCollection(frames, facecolor="none", edgecolor=".8",
+                                      linewidth=0.8))
+    ax.set_xlim(0, area.width)
+    ax.set_ylim(area.height, 0)
+    return first
+
+
+def _minor_marks(ax: Axes, norm: Normalize, *, majors: tuple[int, ...],
+                 width_in: float) -> None:
+    """Unlabelled minor marks of a log colour bar (2-9 of each decade), as ONE collection.
+
+    They look like matplotlib's minor ticks, but matplotlib builds every tick as a few
+    artists (a tick line on each side, a label, a grid line): some 25 of them cost more
+    to create and draw than the rest of the bar.
+    """
+    import matplotlib
+    from matplotlib.collections import LineCollection
+    from matplotlib.transforms import blended_transform_factory
+
+    vmin, vmax = float(norm.vmin), float(norm.vmax)
+    values = [m * 10.0**e for e in range(int(np.floor(np.log10(vmin))),
+                                         int(np.ceil(np.log10(vmax))) + 1)
+              for m in range(2, 10) if m not in majors]
+    values = [v for v in values if vmin < v < vmax]
+    length = matplotlib.rcParams["ytick.minor.size"] / 72 / width_in  # axes fraction
+    ax.add_collection(LineCollection(
+        [[(1.0, v), (1.0 + length, v)] for v in values], colors=matplotlib.rcParams["ytick.color"],
+        linewidths=matplotlib.rcParams["ytick.minor.width"], clip_on=False,
+        transform=blended_transform_factory(ax.transAxes, ax.transData)), autolim=False)
 
 
 def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
@@ -306,7 +367,7 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
     import matplotlib
     from matplotlib.colors import ListedColormap, LogNorm
     from matplotlib.patches import Rectangle
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
     base = matplotlib.colormaps[COLORMAP]
     cmap = ListedColormap(
@@ -378,25 +439,10 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
                      "not named on the map (no room): " + ", ".join(skipped),
                      ha="left", va="top", fontsize=7, color=".35")
         y += _MAP_TITLE_IN + map_h + _MAP_BELOW_IN + _NOTE_IN
-    cell_w = content_w / n_cols
-    for i, local in enumerate(panels):
-        row, col = divmod(i, n_cols)
-        cell_x, cell_y = col * cell_w, y + row * cell_h
-        h, w = local.visits.shape
-        # Square tiles; a thin map gets room around it rather than a crushed strip.
-        shown_w = max(w, h / MAX_PANEL_ASPECT)
-        shown_h = max(h, w / MAX_PANEL_ASPECT)
-        box_w = cell_w - _CELL_LEFT_IN - 0.12
-        ax_w, ax_h = _fit(box_w, _CELL_AXES_IN, shown_w, shown_h)
-        ax = place(fig, Box(cell_x + _CELL_LEFT_IN, cell_y + _CELL_TITLE_IN, ax_w, ax_h))
-        shown = _show(ax, local.visits, local.x0, local.y0, cmap, norm)
-        image = image or shown
-        ax.set_xlim(local.x0 - 0.5, local.x0 - 0.5 + shown_w)
-        ax.set_ylim(local.y0 - 0.5 + shown_h, local.y0 - 0.5)
-        # y given: matplotlib then skips measuring the axes to place the title.
-        ax.set_title(f"map {local.map_id}\n{local.total:,} visits", fontsize=7, loc="left",
-                     pad=2, linespacing=1.15, y=1.0)
-        _panel_ticks(ax, ax_w, ax_h)
+    if panels:
+        first = _draw_panels(fig, panels, Box(0, y, content_w, n_rows * cell_h), n_cols,
+                             cmap, norm)
+        image = image or first
         if bar_box is None:
             bar_box = Box(content_w + 0.15, y + _CELL_TITLE_IN, _BAR_WIDTH_IN,
                           min(4.0, max(_BAR_MIN_IN, n_rows * cell_h - _CELL_TITLE_IN
@@ -421,6 +467,7 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
     few = norm.vmax < 10
     bar.ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if few else (1.0,)))
     bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
-    bar.ax.yaxis.set_minor_formatter(NullFormatter())
+    bar.ax.yaxis.set_minor_locator(NullLocator())
+    _minor_marks(bar.ax, norm, majors=(1, 2, 5) if few else (1,), width_in=bar_box.width)
     skip_label_placement(bar.ax, y=False)
     return fig
