@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 RunMaker = Callable[..., Path]
+
 
 
 def nested_entry(step: int, *, total_steps: int | None = None, map_id: int = 0, x: int = 1,
@@ -66,3 +67,20 @@ def make_run(tmp_path: Path) -> RunMaker:
         return run
 
     return make
+
+
+@pytest.fixture
+def no_leaked_threads() -> Iterator[None]:
+    """Fail a test that leaves a thread running; the watch test modules apply it to every
+    test with ``pytestmark = pytest.mark.usefixtures("no_leaked_threads")``."""
+    from .watch_support import thread_leak_check  # it imports this module
+
+    yield from thread_leak_check()
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """How often the ingest read each log file during the test (``watch_support.Reads``)."""
+    from .watch_support import count_reads
+
+    return count_reads(monkeypatch)

@@ -46,25 +46,15 @@ from pokeviz.watch import (
 from .watch_support import (
     DEADLINE_SECONDS,
     Reads,
-    count_reads,
     cut,
     empty_run,
     payload,
     pokeviz_command,
     status_lines,
-    thread_leak_check,
     wait_until,
 )
 
-
-@pytest.fixture(autouse=True)
-def no_leaked_threads() -> Iterator[None]:
-    yield from thread_leak_check()
-
-
-@pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> Reads:
-    return count_reads(monkeypatch)
+pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
 
 def make_watcher(run: Run, **kwargs: Any) -> tuple[RunWatcher, list[str], list[int]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,9 @@ from pokeviz.errors import RunNotFoundError
 from pokeviz.synth import synth_run
 from pokeviz.watch import ExperimentsWatcher
 
-from .watch_support import Writer, payload, thread_leak_check, wait_until
+from .watch_support import Writer, payload, wait_until
 
-
-@pytest.fixture(autouse=True)
-def no_leaked_threads() -> Iterator[None]:
-    yield from thread_leak_check()
+pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
 
 class Updates:

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,9 +27,7 @@ from .watch_support import (
     Reads,
     WatchProcess,
     Writer,
-    count_reads,
     pokeviz_command,
-    thread_leak_check,
     wait_until,
 )
 
@@ -38,14 +35,7 @@ DEBOUNCE = 0.5
 POLL = 0.3
 
 
-@pytest.fixture(autouse=True)
-def no_leaked_threads() -> Iterator[None]:
-    yield from thread_leak_check()
-
-
-@pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> Reads:
-    return count_reads(monkeypatch)
+pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
 
 @pytest.fixture(scope="module")

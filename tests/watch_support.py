@@ -32,7 +32,7 @@ DEADLINE_SECONDS = 120.0
 def thread_leak_check() -> Iterator[None]:
     """Fail a test that leaves a thread running (observers must be stopped and joined).
 
-    Use as an autouse fixture: ``yield from thread_leak_check()``."""
+    The body of the ``no_leaked_threads`` fixture (``tests/conftest.py``)."""
     before = set(threading.enumerate())
     yield
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
