@@ -12,6 +12,21 @@ import pytest
 RunMaker = Callable[..., Path]
 
 
+def deep_root(base: Path) -> Path:
+    """An experiments folder 4 levels below ``base``, so the map table search (the
+    folder and the 4 above it, each with ``*/map_data.json``) stays inside ``base`` and
+    never finds another test's table."""
+    return base / "w" / "x" / "y" / "z" / "experiments"
+
+
+@pytest.fixture
+def no_map_table_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``POKEVIZ_MAP_DATA`` of the machine: the figure tests choose their map table
+    (``pytestmark = pytest.mark.usefixtures("no_map_table_from_the_environment")``)."""
+    from pokeviz.kanto import ENV_VAR
+
+    monkeypatch.delenv(ENV_VAR, raising=False)
+
 
 def nested_entry(step: int, *, total_steps: int | None = None, map_id: int = 0, x: int = 1,
                  y: int = 2, total: float = 1.5, **components: float) -> dict[str, Any]:

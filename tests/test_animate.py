@@ -17,22 +17,15 @@ import pokeviz
 from pokeviz.animate import animate_run, frame_groups
 from pokeviz.animate_frames import BACKGROUND_TILE_PX, FRAME_WIDTH_IN
 from pokeviz.cli import main
-from pokeviz.kanto import ENV_VAR, load_map_table
+from pokeviz.kanto import load_map_table
 from pokeviz.synth import synth_run, write_map_table
 
-from .conftest import nested_entry
+from .conftest import deep_root, nested_entry
 
 FILES = 6
 
 
-@pytest.fixture(autouse=True)
-def no_map_table_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_VAR, raising=False)
-
-
-def deep_root(base: Path) -> Path:
-    """An experiments folder deep enough that the map table search stays inside ``base``."""
-    return base / "w" / "x" / "y" / "z" / "experiments"
+pytestmark = pytest.mark.usefixtures("no_map_table_from_the_environment")
 
 
 @pytest.fixture(scope="module")

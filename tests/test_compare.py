@@ -15,7 +15,6 @@ from click.testing import CliRunner
 import pokeviz
 from pokeviz.cli import main
 from pokeviz.discover import runs_of_variant
-from pokeviz.kanto import ENV_VAR
 from pokeviz.plots.compare import (
     EXTRA_COLORS,
     METRICS,
@@ -32,23 +31,14 @@ from pokeviz.plots.style import PALETTE, save_figure, theme
 from pokeviz.stats import t_quantile
 from pokeviz.synth import synth_run, write_map_table
 
-from .conftest import nested_entry
+from .conftest import deep_root, nested_entry
 
 VARIANTS = ("v1", "v2", "v3", "v4")
 #: t(0.975, 1) to full precision (tan(0.475 π)), independent of the module's table.
 T_DF1 = math.tan(0.475 * math.pi)
 
 
-@pytest.fixture(autouse=True)
-def no_map_table_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_VAR, raising=False)
-
-
-def deep_root(base: Path) -> Path:
-    """An experiments folder 4 levels below ``base``, so the map table search (the
-    folder and the 4 above it, each with ``*/map_data.json``) stays inside ``base`` and
-    never finds another test's table."""
-    return base / "w" / "x" / "y" / "z" / "experiments"
+pytestmark = pytest.mark.usefixtures("no_map_table_from_the_environment")
 
 
 @pytest.fixture(scope="module")

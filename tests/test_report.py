@@ -12,20 +12,13 @@ from click.testing import CliRunner
 
 import pokeviz
 from pokeviz.cli import main
-from pokeviz.kanto import ENV_VAR
 from pokeviz.report_pages import Table, table_pages, wrap_to
 from pokeviz.stats.intervals import half_width
 from pokeviz.synth import synth_run, write_map_table
 
+from .conftest import deep_root
 
-@pytest.fixture(autouse=True)
-def no_map_table_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_VAR, raising=False)
-
-
-def deep_root(base: Path) -> Path:
-    """An experiments folder deep enough that the map table search stays inside ``base``."""
-    return base / "w" / "x" / "y" / "z" / "experiments"
+pytestmark = pytest.mark.usefixtures("no_map_table_from_the_environment")
 
 
 @pytest.fixture(scope="module")
