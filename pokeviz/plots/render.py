@@ -3,7 +3,8 @@
 The reward figure and the heatmap share nothing once their data is read, and drawing
 them (mostly matplotlib's first draw at 300 dpi and PNG encoding) is single-threaded,
 so :func:`render_figures` can draw the heatmap in a forked child process while this
-process draws the rewards (by default only on machines with cores to spare). The
+process draws the rewards (by default only on machines with cores to spare); in one
+process, each PNG is encoded in a helper thread while the next figure is drawn. The
 bytes are the same either way: a figure depends only on its data and options.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from .heatmap import HeatmapData, heatmap_figure
 from .rewards import RewardData, reward_figure
-from .style import save_figure, theme
+from .style import png_image, save_figure, theme, write_png
 
 __all__ = ["MIN_CORES_TO_FORK", "can_fork", "render_figures"]
 
@@ -39,14 +40,41 @@ def can_fork() -> bool:
             and threading.active_count() == 1)
 
 
+def _draw(kind: str, data: Any, title: str) -> Any:
+    if kind == "rewards":
+        return reward_figure(data, title=title)
+    return heatmap_figure(data, title=title)
+
+
 def _draw_and_save(kind: str, data: Any, title: str,
                    targets: Sequence[tuple[Path, str]]) -> list[Path]:
     with theme():
-        if kind == "rewards":
-            fig = reward_figure(data, title=title)
-        else:
-            fig = heatmap_figure(data, title=title)
+        fig = _draw(kind, data, title)
         return [save_figure(fig, path, fmt) for path, fmt in targets]
+
+
+def _draw_then_encode(figures: Sequence[tuple[str, Any, str, Sequence[tuple[Path, str]]]],
+                      ) -> list[list[Path]]:
+    """Draw the figures one after the other in this process; each PNG is encoded and
+    written in a helper thread while the next figure is drawn (PIL's zlib encoder runs
+    without the GIL, so a second core, when free, takes it over). Same bytes as
+    :func:`pokeviz.plots.style.save_figure`; a write error is raised here."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pokeviz-png") as pool:
+        pending: list[list[Path | Future[Path]]] = []
+        for kind, data, title, targets in figures:
+            with theme():
+                fig = _draw(kind, data, title)
+                row: list[Path | Future[Path]] = []
+                for path, fmt in targets:
+                    if fmt == "png":
+                        row.append(pool.submit(write_png, png_image(fig), path))
+                    else:
+                        row.append(save_figure(fig, path, fmt))
+                pending.append(row)
+            del fig
+        return [[p.result() if isinstance(p, Future) else p for p in row] for row in pending]
 
 
 def render_figures(
@@ -73,7 +101,8 @@ def render_figures(
     if parallel is None:
         parallel = can_fork()
     if not parallel or not rewards[2] or not heatmap[2]:
-        return (_draw_and_save("rewards", *rewards), _draw_and_save("heatmap", *heatmap))
+        drawn = _draw_then_encode([("rewards", *rewards), ("heatmap", *heatmap)])
+        return drawn[0], drawn[1]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 

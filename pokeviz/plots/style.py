@@ -249,25 +249,42 @@ def compact_formatter() -> Any:
     return CompactFormatter()
 
 
-def _write_png(fig: Figure, out: BinaryIO) -> None:
-    """A PNG at :data:`DPI` (pHYs chunk), without text chunks.
+def png_image(fig: Figure) -> Any:
+    """The figure drawn at :data:`DPI`, as the PIL image :func:`write_png` encodes.
 
     pokeviz figures are opaque (white background), so the alpha channel matplotlib's
     own PNG writer keeps is constant; it is left out (RGB), which makes the file ~10%
     smaller and changes no pixel. A figure with any transparent pixel stays RGBA.
     """
-    import numpy as np
     from PIL import Image
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="rgba", dpi=DPI)
     # Agg's canvas is int(size in inches × dpi) pixels, as here.
     width = int(fig.get_size_inches()[0] * DPI)
-    raw = np.frombuffer(buffer.getbuffer(), dtype=np.uint8)
-    pixels = raw.reshape(len(raw) // (4 * width), width, 4)
-    if (pixels[:, :, 3] == 255).all():
-        pixels = pixels[:, :, :3]
-    Image.fromarray(np.ascontiguousarray(pixels)).save(out, format="PNG", dpi=(DPI, DPI))
+    height = len(buffer.getbuffer()) // (4 * width)
+    image = Image.frombuffer("RGBA", (width, height), buffer.getbuffer(), "raw", "RGBA", 0, 1)
+    if image.getchannel("A").getextrema() == (255, 255):
+        return image.convert("RGB")
+    return image.copy()  # not a view of the buffer
+
+
+def write_png(image: Any, path: str | Path) -> Path:
+    """Encode an image from :func:`png_image` atomically as a PNG at :data:`DPI` (pHYs
+    chunk, no text chunk). PIL encodes without holding the GIL, so this may run in a
+    thread while the next figure is drawn; the bytes are the same either way.
+
+    Raises:
+        OutputError: the folder cannot be written.
+    """
+    path = Path(path)
+    atomic_write(path, lambda f: image.save(f, format="PNG", dpi=(DPI, DPI)))
+    return path
+
+
+def _write_png(fig: Figure, out: BinaryIO) -> None:
+    """A PNG of the figure (see :func:`png_image`) written to ``out``."""
+    png_image(fig).save(out, format="PNG", dpi=(DPI, DPI))
 
 
 def save_figure(fig: Figure, path: str | Path, fmt: str) -> Path:
