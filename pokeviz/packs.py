@@ -21,6 +21,7 @@ from .discover import Run
 from .errors import CacheError
 from .manifest import (
     KINDS,
+    MANIFEST,
     SIDECARS,
     Manifest,
     display_name,
@@ -152,6 +153,51 @@ def load_tables(
     return out
 
 
+#: One log file's distinct tiles from one Parquet file; DuckDB reads the ``file``
+#: column first and decodes the other columns only where it matches.
+_FILE_POSITIONS_SQL = (
+    "SELECT map, x, y, visits FROM read_parquet(?) WHERE file = ? ORDER BY map, y, x"
+)
+_POSITION_COLUMNS = ("map", "x", "y", "visits")
+
+
+def _manifest_stamp(cache_dir: Path) -> tuple[int, int, int] | None:
+    """Identity of the manifest file: it is replaced by a rename on every write."""
+    try:
+        st = os.stat(cache_dir / MANIFEST)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _positions_paths(cache_dir: Path, manifest: Manifest) -> dict[str, Path]:
+    """The Parquet file holding the live positions rows of each cached log file."""
+    return {
+        display_name(name): sidecar_paths(
+            cache_dir, entry["pack"] if "pack" in entry else entry["sidecar"]
+        )["positions"]
+        for name, entry in manifest.files.items()
+    }
+
+
+def _arrow_file_rows(path: Path, name: str) -> dict[str, np.ndarray]:
+    """One file's rows through Arrow, batch by batch (for paths DuckDB cannot open)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in _POSITION_COLUMNS}
+    with open(path, "rb") as handle:
+        for batch in pq.ParquetFile(handle).iter_batches(
+            batch_size=65_536, columns=["file", *_POSITION_COLUMNS]
+        ):
+            mine = batch.filter(pc.equal(batch.column("file"), name))
+            for c in _POSITION_COLUMNS:
+                parts[c].append(mine.column(c).to_numpy(zero_copy_only=False))
+    rows = {c: np.concatenate(v) if v else np.zeros(0, np.int64) for c, v in parts.items()}
+    order = np.lexsort((rows["x"], rows["y"], rows["map"]))
+    return {c: v[order] for c, v in rows.items()}
+
+
 def file_positions(
     run: Run, files: Iterable[str]
 ) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
@@ -162,35 +208,54 @@ def file_positions(
         files: display names of log files (the ``file`` column of the views).
 
     Yields:
-        ``(file, {"map", "x", "y", "visits": int64 arrays})``.
+        ``(file, {"map", "x", "y", "visits": int64 arrays})``, rows ordered by
+        ``(map, y, x)``.
 
-    Cost: one read of the positions of the whole cache (the distinct tiles of each
-    file), then one slice per file.
+    Cost: per file, one filtered scan of the one pack (or loose sidecar) that holds it;
+    memory holds that file's distinct tiles, never the whole positions table. Each read
+    happens under :func:`pokeviz.lock.reading`; the manifest is read again only when a
+    writer replaced it in between.
 
     Raises:
-        CacheError: no usable cache, or a name is not cached.
+        CacheError: no usable cache, a name is not cached, or its Parquet file cannot
+            be read.
     """
+    import duckdb
 
-    import pyarrow.compute as pc
-
-    with lock.reading(run.cache_dir):
-        manifest = load_manifest(run.cache_dir)
-        if manifest.raw is None:
-            raise CacheError(f"{run.cache_dir}: no usable cache; run `pokeviz ingest {run.path}`")
-        positions = load_tables(run.cache_dir, manifest, kinds=("positions",))["positions"]
-    cached = {display_name(n) for n in manifest.files}
-    order = pc.sort_indices(positions, sort_keys=[("file", "ascending")]) if positions else None
-    positions = positions.take(order) if positions is not None else None
-    names = np.asarray(positions.column("file").to_pylist() if positions else [], dtype=object)
-    for name in files:
-        if name not in cached:
-            raise CacheError(f"{run.cache_dir}: {name} is not in the cache; "
-                             f"run `pokeviz ingest {run.path}`")
-        lo, hi = np.searchsorted(names, name, "left"), np.searchsorted(names, name, "right")
-        part = positions.slice(lo, hi - lo) if positions is not None else None
-        yield name, {
-            c: np.asarray(part.column(c).to_numpy() if part is not None else [], dtype=np.int64)
-            for c in ("map", "x", "y", "visits")
-        }
-
-
+    cache_dir = run.cache_dir
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET threads = 1")
+        con.execute("SET enable_progress_bar = false")
+        stamp: tuple[int, int, int] | None = None
+        where: dict[str, Path] | None = None
+        for name in files:
+            with lock.reading(cache_dir):
+                now = _manifest_stamp(cache_dir)
+                if where is None or now != stamp:
+                    manifest = load_manifest(cache_dir)
+                    if manifest.raw is None:
+                        raise CacheError(
+                            f"{cache_dir}: no usable cache; run `pokeviz ingest {run.path}`")
+                    stamp, where = now, _positions_paths(cache_dir, manifest)
+                path = where.get(name)
+                if path is None:
+                    raise CacheError(f"{cache_dir}: {name} is not in the cache; "
+                                     f"run `pokeviz ingest {run.path}`")
+                try:
+                    try:
+                        text = str(path)
+                        text.encode()
+                    except UnicodeEncodeError:
+                        rows = _arrow_file_rows(path, name)
+                    else:
+                        rows = con.execute(_FILE_POSITIONS_SQL, [text, name]).fetchnumpy()
+                except (OSError, ValueError, duckdb.Error) as exc:
+                    raise CacheError(
+                        f"{path}: a cached summary cannot be read "
+                        f"({str(exc).splitlines()[0] if str(exc) else exc!r}); "
+                        "run `pokeviz ingest --rebuild` on the run"
+                    ) from exc
+            yield name, {c: np.asarray(rows[c], dtype=np.int64) for c in _POSITION_COLUMNS}
+    finally:
+        con.close()

@@ -174,6 +174,56 @@ def test_tiles_and_window_rewards_are_exact(run: Path, root: Path, tmp_path: Pat
     assert result.windows[-1].last_global_step == files[-1][1]
 
 
+def test_file_positions_are_each_files_exact_tiles_read_file_by_file(
+        run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pokeviz.packs
+    import pokeviz.sidecars
+
+    def whole_table(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("file_positions read a whole positions table")
+
+    with pokeviz.open_run(run) as view:
+        files = [f for (f,) in view.con.execute(
+            "SELECT file FROM files ORDER BY file_order").fetchall()]
+        entries = dict(view.con.execute("SELECT file, entries FROM files").fetchall())
+        expected = view.con.execute("SELECT map, x, y, visits FROM positions").fetchall()
+        monkeypatch.setattr(pokeviz.packs, "load_tables", whole_table)
+        monkeypatch.setattr(pokeviz.sidecars, "read_parquet", whole_table)
+        got = list(view.file_positions(reversed(files)))
+    assert [name for name, _ in got] == files[::-1]
+    summed: dict[tuple[int, int, int], int] = {}
+    for name, rows in got:
+        assert all(rows[c].dtype == np.int64 for c in ("map", "x", "y", "visits"))
+        # One visit per entry, and each tile once per file, ordered by (map, y, x).
+        assert int(rows["visits"].sum()) == entries[name]
+        keys = list(zip(rows["map"].tolist(), rows["y"].tolist(), rows["x"].tolist(),
+                        strict=True))
+        assert keys == sorted(set(keys))
+        for m, x, y, v in zip(*(rows[c].tolist() for c in ("map", "x", "y", "visits")),
+                              strict=True):
+            summed[(m, x, y)] = summed.get((m, x, y), 0) + v
+    assert sorted((*k, v) for k, v in summed.items()) == sorted(expected)
+
+
+def test_file_positions_follow_a_file_read_again_and_name_the_uncached(
+        make_run, tmp_path: Path) -> None:
+    run = make_run({"stats_1.json": [nested_entry(i, x=i % 2, y=1) for i in range(4)],
+                    "stats_2.json": [nested_entry(i, x=5, y=5) for i in range(3)]})
+    with pokeviz.open_run(run) as view:
+        first = dict(view.file_positions(["stats_1.json", "stats_2.json"]))
+    assert first["stats_1.json"]["visits"].tolist() == [2, 2]
+    assert first["stats_2.json"]["x"].tolist() == [5]
+    (run / "json_logs" / "stats_1.json").write_text(json.dumps(
+        [nested_entry(i, x=7, y=i % 3) for i in range(6)]))
+    with pokeviz.open_run(run) as view:
+        again = dict(view.file_positions(["stats_1.json", "stats_2.json"]))
+        assert again["stats_1.json"]["y"].tolist() == [0, 1, 2]
+        assert again["stats_1.json"]["visits"].tolist() == [2, 2, 2]
+        assert again["stats_2.json"]["visits"].tolist() == [3]
+        with pytest.raises(pokeviz.errors.CacheError, match="stats_9.json is not in the cache"):
+            list(view.file_positions(["stats_9.json"]))
+
+
 def test_without_a_map_table_maps_get_panels_and_tiles_are_triples(run: Path,
                                                                    tmp_path: Path) -> None:
     result = animate_run(run, fmt="gif", dpi=30, output_dir=tmp_path)
