@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
 from ...api import IngestReport, RunView
 from ...discover import Run
 from ...kanto import MapTable
+from ...stats.variants import VariantRuns
 
 #: The file_stats metric behind each per-file ``--metric``, and how its panels are titled.
 STAT_METRICS = {
@@ -87,20 +87,11 @@ class RunData:
         return float(np.nanmax(values))
 
 
-@dataclass
-class VariantData:
-    """A compared variant: its usable runs and what was wrong with the others."""
+@dataclass(kw_only=True)
+class VariantData(VariantRuns[RunData]):
+    """A compared variant: its usable runs, what was wrong with the others, its colour."""
 
-    name: str
-    path: Path
     color: str
-    runs: list[RunData] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-
-    @property
-    def usable(self) -> bool:
-        """True when at least one run has entries."""
-        return bool(self.runs)
 
 
 def run_data(view: RunView, table: MapTable | None) -> RunData:
