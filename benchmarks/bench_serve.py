@@ -19,6 +19,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -173,19 +174,26 @@ def page_rows(experiments: Path, pokeviz: list[str], repeat: int) -> list[dict]:
             entries = page.evaluate("Number(document.getElementById('run-stats')"
                                     ".dataset.entries)")
             newest = sorted((folder / "v4").iterdir())[-1]
-            source = synth_run(folder.parent / "serve_page_src", variant="v4",
-                               files=PAGE_RUN_SIZE["files"] + 1, envs=PAGE_RUN_SIZE["envs"],
-                               steps_per_env=PAGE_RUN_SIZE["steps_per_env"],
-                               final=False).files[-1]
             target = newest / "json_logs" / f"stats_{int(time.time())}.json"
-            shutil.copyfile(source, target.with_suffix(".part"))
-            closed = time.perf_counter()
-            target.with_suffix(".part").rename(target)
-            page.wait_for_function(f"Number(document.getElementById('run-stats')"
-                                   f".dataset.entries) > {entries}",
-                                   timeout=DEADLINE_SECONDS * 1000)
-            shown = time.perf_counter() - closed
-            target.unlink()
+            # The new log file is made in a temporary folder, never beside the
+            # experiments folder, and taken out of the served run whatever happens.
+            with tempfile.TemporaryDirectory(prefix="pokeviz-bench-serve-") as scratch:
+                source = synth_run(Path(scratch), variant="v4",
+                                   files=PAGE_RUN_SIZE["files"] + 1,
+                                   envs=PAGE_RUN_SIZE["envs"],
+                                   steps_per_env=PAGE_RUN_SIZE["steps_per_env"],
+                                   final=False).files[-1]
+                try:
+                    shutil.copyfile(source, target.with_suffix(".part"))
+                    closed = time.perf_counter()
+                    target.with_suffix(".part").rename(target)
+                    page.wait_for_function(f"Number(document.getElementById('run-stats')"
+                                           f".dataset.entries) > {entries}",
+                                           timeout=DEADLINE_SECONDS * 1000)
+                    shown = time.perf_counter() - closed
+                finally:
+                    target.unlink(missing_ok=True)
+                    target.with_suffix(".part").unlink(missing_ok=True)
             rows.append({"route": "serve log file closed → page shows it", "seconds": shown,
                          "rss_mb": server.peak_rss_mb(), "target_ratio": None,
                          "target_rss_mb": 300,
@@ -194,7 +202,6 @@ def page_rows(experiments: Path, pokeviz: list[str], repeat: int) -> list[dict]:
             browser.close()
     finally:
         server.stop()
-        shutil.rmtree(folder.parent / "serve_page_src", ignore_errors=True)
     return rows
 
 

@@ -161,3 +161,23 @@ def test_check_rows_contract() -> None:
             check_rows([bad])
     with pytest.raises(ValueError):
         check_rows(ok)
+
+
+def test_the_watch_plugin_measures_the_520_file_run(quick: tuple[str, Path]) -> None:
+    _, data = quick
+    sys.path.insert(0, str(BENCH))
+    try:
+        from harness_plugins import run_plugin
+    finally:
+        sys.path.remove(str(BENCH))
+    runs = {name: (next((data / f"run{name}").glob("v4/*")), data / f"run{name}")
+            for name in ("40", "520")}
+    before = sorted(p.name for p in data.iterdir())
+    name, rows = run_plugin(BENCH / "bench_watch.py", runs, [sys.executable, "-m", "pokeviz"],
+                            2, 600)
+    assert name == "520", rows
+    assert isinstance(rows, list) and len(rows) == 1, rows
+    assert rows[0]["route"] == "watch status line (520 files)"
+    assert rows[0]["note"].startswith("12 files in the cache; median of 2 lines"), rows
+    assert rows[0]["seconds"] > 0 and rows[0]["target_ratio"] == 0.02
+    assert sorted(p.name for p in data.iterdir()) == before  # nothing written beside
