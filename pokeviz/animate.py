@@ -365,8 +365,8 @@ def animate_run(
     Deterministic: the same logs and options give the same frames (and the same bytes
     with the same ffmpeg build). Memory: the map grids, one frame and one file's
     positions (GIF: every frame at one byte per pixel, so prefer ``frames`` for long
-    runs). Cost: per frame one figure redraw, plus two reads of the small position
-    sidecars (the first finds the colour scale's top).
+    runs). Cost: per frame one figure redraw, plus two passes over the files'
+    positions, one filtered read per file (the first pass finds the colour scale's top).
     """
     from .animate_frames import FRAME_WIDTH_IN, FrameDrawer, load_background
     from .plots.heatmap import heatmap_data, view_box
