@@ -246,9 +246,9 @@ def report_run(
     """Write a run's PDF report (``pokeviz report``).
 
     Args:
-        run: a run directory, a variant directory (its latest run) or a :class:`Run`.
-        variant, experiments_dir: with ``run=None``, the latest run of
-            ``<experiments_dir>/<variant>``.
+        run, variant, experiments_dir: which run, as for :func:`pokeviz.api.open_run`
+            (a run or variant directory, a :class:`Run`, or with ``run=None`` the latest
+            run of ``<experiments_dir>/<variant>``).
         output_dir: where to write (created); default ``<run>/plots/``.
         map_data: the ``map_data.json``; default: ``POKEVIZ_MAP_DATA``, then a search
             near the run (:func:`pokeviz.kanto.resolve_map_table`).

@@ -137,9 +137,9 @@ def plot_run(
     """Write a run's reward figure and Kanto heatmap (``pokeviz plot``).
 
     Args:
-        run: a run directory, a variant directory (its latest run) or a :class:`Run`.
-        variant, experiments_dir: with ``run=None``, the latest run of
-            ``<experiments_dir>/<variant>``.
+        run, variant, experiments_dir: which run, as for :func:`pokeviz.api.open_run`
+            (a run or variant directory, a :class:`Run`, or with ``run=None`` the latest
+            run of ``<experiments_dir>/<variant>``).
         output_dir: where to write (created); default ``<run>/plots/``.
         formats: one or more of ``png``, ``pdf``, ``svg``, ``html`` (an interactive,
             self-contained Plotly page of the same data).
