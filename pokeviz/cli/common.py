@@ -238,3 +238,22 @@ def run_progress_bars() -> Iterator[Callable[[Any, int, int], None]]:
     finally:
         for _, close in bars.values():
             close()
+
+
+def variants_options(runs_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``[VARIANT]...``, ``--experiments-dir`` and ``--runs`` of ``compare`` and ``stats``."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @click.argument("variants", nargs=-1, metavar="[VARIANT]...")
+        @click.option("--experiments-dir", type=click.Path(path_type=Path),
+                      default=Path("experiments"), show_default=True,
+                      help="Where the variant folders live.")
+        @click.option("--runs", type=click.Choice(["all", "latest"]), default="all",
+                      show_default=True, help=runs_help)
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -18,6 +18,7 @@ from .common import (
     run_options,
     run_progress_bars,
     scheduler_option,
+    variants_options,
 )
 
 
@@ -116,11 +117,7 @@ def _split_metrics(
 
 
 @main.command()
-@click.argument("variants", nargs=-1, metavar="[VARIANT]...")
-@click.option("--experiments-dir", type=click.Path(path_type=Path), default=Path("experiments"),
-              show_default=True, help="Where the variant folders live.")
-@click.option("--runs", type=click.Choice(["all", "latest"]), default="all", show_default=True,
-              help="Every run of each variant (band across them), or only its latest.")
+@variants_options("Every run of each variant (band across them), or only its latest.")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write the figures here instead of EXPERIMENTS_DIR/plots/.")
 @click.option("--metric", "metrics", multiple=True, callback=_split_metrics,

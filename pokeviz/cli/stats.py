@@ -14,6 +14,7 @@ from .common import (
     main,
     run_progress_bars,
     scheduler_option,
+    variants_options,
 )
 
 
@@ -26,11 +27,7 @@ def _split_figure_formats(
 
 
 @main.command()
-@click.argument("variants", nargs=-1, metavar="[VARIANT]...")
-@click.option("--experiments-dir", type=click.Path(path_type=Path), default=Path("experiments"),
-              show_default=True, help="Where the variant folders live.")
-@click.option("--runs", type=click.Choice(["all", "latest"]), default="all", show_default=True,
-              help="Every run of each variant, or only its latest.")
+@variants_options("Every run of each variant, or only its latest.")
 @click.option("--metric", default="reward_total", show_default=True,
               help="reward_total, reward_<component>, badges, levels_sum, deaths, "
               "explored_tiles, … (an unknown name lists the valid ones).")
