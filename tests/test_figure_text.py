@@ -113,7 +113,7 @@ def test_a_20_map_run_without_a_table(twenty_maps: Path, tmp_path: Path) -> None
                    if t.axes is not bar)  # the colour bar covers no title or label
     for i, (image, frame) in enumerate(zip(images, frame_boxes, strict=True)):
         box = image.get_window_extent(renderer)
-        rows, cols = image.get_array().shape
+        rows, cols = image.get_array().shape[:2]  # RGBA: one colour per tile
         # Square tiles: the image's aspect is its tiles' aspect.
         assert box.height / box.width == pytest.approx(rows / cols, rel=0.02)
         # The image sits in its frame; no crushed strips: no frame is thinner than a

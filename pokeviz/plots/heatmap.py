@@ -208,13 +208,21 @@ def view_box(data: HeatmapData) -> tuple[int, int, int, int]:
     )
 
 
+def _colours(visits: np.ndarray, cmap: Colormap, norm: Normalize) -> np.ndarray:
+    """RGBA bytes of every tile (unvisited: the colour map's grey 'bad' colour).
+
+    Coloured per tile, before drawing: matplotlib would otherwise apply the log scale
+    to every pixel of the resampled image (millions at 300 dpi), for the same pixels.
+    """
+    return cmap(norm(np.ma.masked_equal(visits, 0)), bytes=True)
+
+
 def _show(ax: Axes, visits: np.ndarray, x0: int, y0: int, cmap: Colormap,
           norm: Normalize) -> object:
     """One image of visits (unvisited tiles in the colour map's grey 'bad' colour)."""
-    shown = np.ma.masked_equal(visits, 0)
     h, w = visits.shape
     ax.grid(False)
-    return ax.imshow(shown, cmap=cmap, norm=norm, origin="upper", interpolation="nearest",
+    return ax.imshow(_colours(visits, cmap, norm), origin="upper", interpolation="nearest",
                      aspect="auto", extent=(x0 - 0.5, x0 + w - 0.5, y0 + h - 0.5, y0 - 0.5))
 
 
@@ -273,7 +281,7 @@ def _span(name: str, lo: int, n: int) -> str:
 
 
 def _draw_panels(fig: Figure, panels: list[LocalMap], area: Box, n_cols: int,
-                 cmap: Colormap, norm: Normalize) -> object:
+                 cmap: Colormap, norm: Normalize) -> None:
     """Every per-map panel in ONE axes without ticks, laid out in inches.
 
     A panel is its map's image (square tiles, top-left aligned) inside a frame whose
@@ -281,9 +289,6 @@ def _draw_panels(fig: Figure, panels: list[LocalMap], area: Box, n_cols: int,
     visits) and the local coordinates it spans below it. One axes for all panels:
     an axes with ticks costs matplotlib ~40 ms to build and draw, 20 of them most of
     the figure's time; texts and images in one tickless axes cost a fraction of that.
-
-    Returns:
-        The first panel's image (for the colour bar).
     """
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Rectangle
@@ -293,7 +298,6 @@ def _draw_panels(fig: Figure, panels: list[LocalMap], area: Box, n_cols: int,
     cell_w = area.width / n_cols
     cell_h = _CELL_TITLE_IN + _CELL_AXES_IN + _CELL_TICKS_IN + _CELL_GAP_IN
     frames = []
-    first = None
     for i, local in enumerate(panels):
         row, col = divmod(i, n_cols)
         left, top = col * cell_w + _CELL_LEFT_IN, row * cell_h + _CELL_TITLE_IN
@@ -304,10 +308,9 @@ def _draw_panels(fig: Figure, panels: list[LocalMap], area: Box, n_cols: int,
         box_w, box_h = _fit(cell_w - _CELL_LEFT_IN - 0.12, _CELL_AXES_IN, shown_w, shown_h)
         tile = box_w / shown_w
         # Axes data coordinates are inches from the area's top left (y downward).
-        shown = ax.imshow(np.ma.masked_equal(local.visits, 0), cmap=cmap, norm=norm,
+        ax.imshow(_colours(local.visits, cmap, norm),
                           origin="upper", interpolation="nearest", aspect="auto",
                           extent=(left, left + w * tile, top + h * tile, top))
-        first = first or shown
         frames.append(Rectangle((left, top), box_w, box_h))
         ax.text(left, top - 0.04, f"map {local.map_id}\n{local.total:,} visits", fontsize=7,
                 ha="left", va="bottom", linespacing=1.15)
@@ -318,7 +321,6 @@ def _draw_panels(fig: Figure, panels: list[LocalMap], area: Box, n_cols: int,
                                       linewidth=0.8))
     ax.set_xlim(0, area.width)
     ax.set_ylim(area.height, 0)
-    return first
 
 
 def _minor_marks(ax: Axes, norm: Normalize, *, majors: tuple[int, ...],
@@ -365,6 +367,7 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
         :func:`pokeviz.plots.style.theme`. Deterministic.
     """
     import matplotlib
+    from matplotlib.cm import ScalarMappable
     from matplotlib.colors import ListedColormap, LogNorm
     from matplotlib.patches import Rectangle
     from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
@@ -414,12 +417,11 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
                 transform=ax.transAxes)
         return fig
 
-    image = None
     bar_box: Box | None = None
     if has_global:
         assert data.grid is not None
         ax = place(fig, Box(_MAP_LEFT_IN, y + _MAP_TITLE_IN, map_w, map_h))
-        image = _show(ax, data.grid, data.origin[0], data.origin[1], cmap, norm)
+        _show(ax, data.grid, data.origin[0], data.origin[1], cmap, norm)
         for r in data.visited_regions:
             ax.add_patch(Rectangle((r.gx0 - 0.5, r.gy0 - 0.5), r.width, r.height, fill=False,
                                    edgecolor=".45", linewidth=0.4))
@@ -440,9 +442,8 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
                      ha="left", va="top", fontsize=7, color=".35")
         y += _MAP_TITLE_IN + map_h + _MAP_BELOW_IN + _NOTE_IN
     if panels:
-        first = _draw_panels(fig, panels, Box(0, y, content_w, n_rows * cell_h), n_cols,
+        _draw_panels(fig, panels, Box(0, y, content_w, n_rows * cell_h), n_cols,
                              cmap, norm)
-        image = image or first
         if bar_box is None:
             bar_box = Box(content_w + 0.15, y + _CELL_TITLE_IN, _BAR_WIDTH_IN,
                           min(4.0, max(_BAR_MIN_IN, n_rows * cell_h - _CELL_TITLE_IN
@@ -456,7 +457,7 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
         fig.text(0.5, 0.05 / height, "\n".join(textwrap.wrap(note, 120)), ha="center",
                  va="bottom", fontsize=7, color=".35")
     assert bar_box is not None
-    bar = fig.colorbar(image, cax=place(fig, bar_box))
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=place(fig, bar_box))
     # A short bar (a small map) gets its label on two lines, so it stays beside the bar.
     short = bar_box.height < 2.3
     bar.set_label("visits per tile\n(log scale)" if short else "visits per tile (log scale)",
