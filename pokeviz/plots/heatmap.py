@@ -102,6 +102,19 @@ class HeatmapData:
         """Ids of the maps without global coordinates, most visited first."""
         return [m.map_id for m in self.unplaced]
 
+    def header_lines(self, title: str) -> list[str]:
+        """The heatmap's title lines (static and interactive): the run, the totals, and
+        where maps without global coordinates are drawn."""
+        lines = [title, f"{self.total_visits:,} visits on {self.unique_tiles:,} tiles "
+                        "(every entry)"]
+        if self.table_path is None:
+            lines.append("no map table: each map in its own local coordinates")
+        elif self.unplaced:
+            lines.append(f"{self.placed_visits:,} placed on the Kanto map; "
+                         f"{self.unplaced_visits:,} on {len(self.unplaced)} maps the table "
+                         "lacks (own panels, local coordinates)")
+        return lines
+
     def visits_at(self, global_x: int, global_y: int) -> int:
         """Visits of one global tile (0 outside the grid or without a table)."""
         if self.grid is None:
@@ -385,13 +398,7 @@ def heatmap_figure(data: HeatmapData, *, title: str) -> Figure:
     n_cols = min(PANEL_COLUMNS, max(1, len(panels)))
     n_rows = -(-len(panels) // n_cols) if panels else 0
 
-    lines = [title, f"{data.total_visits:,} visits on {data.unique_tiles:,} tiles (every entry)"]
-    if data.table_path is None:
-        lines.append("no map table: each map in its own local coordinates")
-    elif data.unplaced:
-        lines.append(f"{data.placed_visits:,} placed on the Kanto map; "
-                     f"{data.unplaced_visits:,} on {len(data.unplaced)} maps the table lacks "
-                     "(own panels, local coordinates)")
+    lines = data.header_lines(title)
     content_w = FIGURE_WIDTH_IN - _BAR_STRIP_IN
     y = 0.1 + _LINE_IN * len(lines) + 0.1
     map_w = map_h = 0.0

@@ -149,14 +149,7 @@ def heatmap_traces(data: HeatmapData, *, title: str = "") -> dict[str, Any]:
         ``{"data": [...], "layout": {...}}``. Size: about 80 bytes per visited tile plus
         5 per cell of the cropped global map. Deterministic.
     """
-    lines = [title or "visits per tile",
-             f"{data.total_visits:,} visits on {data.unique_tiles:,} tiles (every entry)"]
-    if data.table_path is None:
-        lines.append("no map table: each map in its own local coordinates")
-    elif data.unplaced:
-        lines.append(f"{data.placed_visits:,} placed on the Kanto map; "
-                     f"{data.unplaced_visits:,} on {len(data.unplaced)} maps the table "
-                     "lacks (own panels)")
+    lines = data.header_lines(title or "visits per tile")
     has_global = data.grid is not None and data.placed_visits > 0
     panels = data.unplaced[:MAX_PANELS]
     if not has_global and not panels:
