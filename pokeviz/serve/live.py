@@ -45,10 +45,10 @@ class Live:
         on_error: Callable[[str], Any] | None = None,
     ) -> None:
         self.catalog = catalog
-        self.watch = watch
-        self.debounce_seconds = debounce_seconds
-        self.poll = poll
-        self.jobs = jobs
+        #: The experiments watcher's settings; None with watching off.
+        self.watcher_options: dict[str, Any] | None = (
+            {"debounce_seconds": debounce_seconds, "poll": poll, "jobs": jobs} if watch else None
+        )
         self.on_error = on_error or (lambda message: None)
         self.generation = 0
         self.changed_at = time.time()
@@ -92,15 +92,11 @@ class Live:
     def start(self) -> None:
         """Start the change thread and, with watching on, the experiments watcher."""
         self.check()
-        if self.watch:
+        if self.watcher_options is not None:
             from ..watch import ExperimentsWatcher
 
             self._watcher = ExperimentsWatcher(
-                self.catalog.root,
-                debounce_seconds=self.debounce_seconds,
-                poll=self.poll,
-                jobs=self.jobs,
-                on_update=self._updated,
+                self.catalog.root, **self.watcher_options, on_update=self._updated,
                 on_error=self._failed,
             )
             self._watcher.start()
