@@ -246,12 +246,8 @@ def report_run(
     """Write a run's PDF report (``pokeviz report``).
 
     Args:
-        run, variant, experiments_dir: which run, as for :func:`pokeviz.api.open_run`
-            (a run or variant directory, a :class:`Run`, or with ``run=None`` the latest
-            run of ``<experiments_dir>/<variant>``).
-        output_dir: where to write (created); default ``<run>/plots/``.
-        map_data: the ``map_data.json``; default: ``POKEVIZ_MAP_DATA``, then a search
-            near the run (:func:`pokeviz.kanto.resolve_map_table`).
+        run, variant, experiments_dir, output_dir, map_data: as for
+            :func:`pokeviz.plots.plot_run` (the report goes where the figures go).
         jobs: ingest worker processes (results do not depend on it).
         progress: ``progress(done_bytes, total_bytes)`` during the ingest.
         update: bring the cache up to date first (default).
