@@ -24,6 +24,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pokeviz.discover import Run
+from pokeviz.kanto import TABLE_NAME
+
 MB = 1024 * 1024
 STAMP = ".bench-complete"
 
@@ -61,11 +64,8 @@ class DataSet:
 
     @property
     def logs(self) -> Path:
-        return self.run / "json_logs"
-
-    @property
-    def map_table(self) -> Path:
-        return self.root / "map_data.json"
+        """The run's ``json_logs/``, where :class:`pokeviz.discover.Run` says it is."""
+        return Run(self.run).logs_dir
 
     @property
     def label(self) -> str:
@@ -154,13 +154,13 @@ def _aside(root: Path) -> Path:
 def restore_map_table(root: Path) -> None:
     """Put back a map table a killed bench left aside."""
     if _aside(root).exists():
-        os.replace(_aside(root), root / "map_data.json")
+        os.replace(_aside(root), root / TABLE_NAME)
 
 
 @contextmanager
 def without_map_table(data: DataSet) -> Iterator[None]:
     """The run as a user without a map table sees it: the table is moved aside meanwhile."""
-    os.replace(data.map_table, _aside(data.root))
+    os.replace(data.root / TABLE_NAME, _aside(data.root))
     try:
         yield
     finally:

@@ -21,6 +21,8 @@ from harness_data import DataSet, without_map_table
 from harness_measure import Route
 from harness_table import Row
 
+from pokeviz.kanto import TABLE_NAME
+
 HERE = Path(__file__).resolve().parent
 #: The memory target of every pokeviz process, and how flat it must stay in files.
 RSS_TARGET_MB = 300.0
@@ -161,7 +163,7 @@ def warm_plots(ctx: Context, data: DataSet, duck: float | None, with_and_without
     with_table = Route("pokeviz plot, warm, with map_data.json")
     for _ in range(ctx.repeat):
         with_table.add(plot, ctx.env)
-    found = f"map      {data.map_table}"
+    found = f"map      {data.root / TABLE_NAME}"
     rows = [check(Row.of(data.label, with_table, duck, target_ratio=target,
                          target_rss_mb=RSS_TARGET_MB),
                   with_table, lambda out: found in out, "the map table was used")]  # fmt: skip
