@@ -128,3 +128,42 @@ def test_synth_command_writes_runs(tmp_path: Path) -> None:
     assert sorted(p.name for p in root.iterdir()) == ["map_data.json", "v1", "v3"]
     report = pokeviz.ingest(root / "v3")
     assert report.entries == 2 * 2 * 10 - 2 * 5  # the last file is a smaller final remainder
+
+
+def test_python_m_pokeviz_and_a_closed_pipe_end_quietly(run_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    version = subprocess.run([sys.executable, "-m", "pokeviz", "--version"],
+                             capture_output=True, text=True, check=True)
+    assert version.stdout == f"pokeviz, version {pokeviz.__version__}\n"
+    # `pokeviz sql RUN --schema | head -1`: the reader goes away; pokeviz exits 0, silent.
+    piped = subprocess.run(
+        ["bash", "-c", f'"{sys.executable}" -m pokeviz sql "{run_dir}" --schema | head -1; '
+                       'exit "${PIPESTATUS[0]}"'],
+        capture_output=True, text=True)
+    assert (piped.returncode, piped.stdout, piped.stderr) == (0, "files(\n", "")
+
+
+def test_unexpected_errors_suggest_v_only_without_it(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pokeviz.api
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(pokeviz.api, "open_run", broken)
+    plain = CliRunner().invoke(main, ["sql", str(run_dir), "SELECT 1"])
+    assert plain.exit_code == 1
+    assert plain.output.splitlines()[-1] == (
+        "Error: unexpected RuntimeError: disk on fire (run again with -v for the traceback)")
+    verbose = CliRunner().invoke(main, ["sql", str(run_dir), "SELECT 1", "-v"])
+    assert verbose.exit_code == 1
+    assert verbose.output.splitlines()[-1] == "Error: unexpected RuntimeError: disk on fire"
+
+
+def test_the_package_carries_its_license() -> None:
+    root = Path(__file__).resolve().parent.parent
+    assert (root / "LICENSE").read_text().startswith("MIT License")
+    assert 'license-files = ["LICENSE"]' in (root / "pyproject.toml").read_text()
