@@ -250,7 +250,7 @@ def compact_formatter() -> Any:
 
 
 def png_image(fig: Figure) -> Any:
-    """The figure drawn at :data:`DPI`, as the PIL image :func:`write_png` encodes.
+    """The figure drawn at :data:`DPI`, as the PIL image :func:`_write_png` encodes.
 
     pokeviz figures are opaque (white background), so the alpha channel matplotlib's
     own PNG writer keeps is constant; it is left out (RGB), which makes the file ~10%
@@ -267,19 +267,6 @@ def png_image(fig: Figure) -> Any:
     if image.getchannel("A").getextrema() == (255, 255):
         return image.convert("RGB")
     return image.copy()  # not a view of the buffer
-
-
-def write_png(image: Any, path: str | Path) -> Path:
-    """Encode an image from :func:`png_image` atomically as a PNG at :data:`DPI` (pHYs
-    chunk, no text chunk). PIL encodes without holding the GIL, so this may run in a
-    thread while the next figure is drawn; the bytes are the same either way.
-
-    Raises:
-        OutputError: the folder cannot be written.
-    """
-    path = Path(path)
-    atomic_write(path, lambda f: image.save(f, format="PNG", dpi=(DPI, DPI)))
-    return path
 
 
 def _write_png(fig: Figure, out: BinaryIO) -> None:
