@@ -45,7 +45,7 @@ from typing import Any
 
 from . import lock
 from .cache_jobs import ingest_job, manifest_entry, results
-from .discover import Run, list_log_files
+from .discover import Run, list_log_files, printable
 from .errors import CacheError
 from .manifest import (
     CACHE_VERSION,
@@ -54,7 +54,6 @@ from .manifest import (
     PACK_PREFIX,
     SIDECARS,
     Manifest,
-    display_name,
     load_manifest,
     parquet_ok,
     read_manifest,
@@ -174,7 +173,7 @@ def _plan(
                 readable = parquet_ok(list(sidecar_paths(cache_dir, cached["sidecar"]).values()))
             if not readable:
                 plan.notes.append(
-                    f"{display_name(name)}: cached summary unreadable; reading the file again"
+                    f"{printable(name)}: cached summary unreadable; reading the file again"
                 )
                 fresh = False
         if fresh:
@@ -307,7 +306,7 @@ def _report(plan: _Plan, manifest: Manifest, files: int, started: float) -> Cach
         removed=len(plan.removed), notes=list(plan.notes),
     )
     for name, entry in manifest.files.items():
-        shown = display_name(name)
+        shown = printable(name)
         if entry["status"] != "ok":
             report.problems.append((shown, entry["status"], entry.get("error") or ""))
         else:
@@ -352,7 +351,7 @@ class _Writer:
         problems = []
         for path, result in results(stale, self.cache_dir, jobs, fast_path_max_bytes, executor):
             if isinstance(result, BaseException):
-                problems.append((display_name(path.name), "error",
+                problems.append((printable(path.name), "error",
                                  f"not read ({type(result).__name__}: {result}); "
                                  "it is read again at the next update"))
             else:

@@ -13,8 +13,9 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .discover import printable
 from .errors import OutputError
-from .manifest import KINDS, SIDECARS, display_name, sidecar_stem
+from .manifest import KINDS, SIDECARS, sidecar_stem
 
 if TYPE_CHECKING:
     from .ingest import FileSummary
@@ -37,7 +38,7 @@ def manifest_entry(summary: FileSummary) -> dict[str, Any]:
         "error": summary.error,
         "warning": summary.warning,
         "parser": summary.parser,
-        "sidecar": sidecar_stem(display_name(summary.file), summary.size_bytes, summary.mtime_ns),
+        "sidecar": sidecar_stem(printable(summary.file), summary.size_bytes, summary.mtime_ns),
     }
 
 

@@ -19,9 +19,13 @@ LOG_GLOB = "stats_*.json"
 
 
 def printable(name: str) -> str:
-    """A file or folder name as text: bytes that are not UTF-8 (held by Python as lone
-    surrogates) are shown escaped, ``run\\xff``, so titles, summaries and output names
-    never fail on them."""
+    """A file or folder name (or a line naming one) as text: bytes that are not UTF-8
+    are shown escaped, ``run\\xff``.
+
+    ``os.listdir`` hands such bytes over as lone surrogates (PEP 383): they can be kept
+    in JSON and used to open the file, but not in Parquet, DuckDB, a figure title or a
+    terminal, so those get this form.
+    """
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .discover import LOG_NAME, Run
+from .discover import LOG_NAME, Run, printable
 from .errors import CacheError
 from .outputs import atomic_write
 
@@ -29,20 +29,6 @@ SIDECARS = "sidecars"
 KINDS = ("samples", "positions", "stats")
 PACK_PREFIX = "pack-"
 _INT64_MAX = (1 << 63) - 1
-
-
-def display_name(name: str) -> str:
-    """A file name (or a line naming one) as text: itself, or with bytes that are not
-    UTF-8 shown as ``\\xff``.
-
-    ``os.listdir`` hands undecodable bytes over as lone surrogates (PEP 383); they can
-    be kept in JSON but not in Parquet, DuckDB or a terminal, so those see this form.
-    """
-    try:
-        name.encode()
-        return name
-    except UnicodeEncodeError:
-        return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def sidecar_stem(file: str, size_bytes: int, mtime_ns: int) -> str:
@@ -93,7 +79,7 @@ def order_key(name: str) -> tuple[int, int, str]:
     """File order: by :func:`file_seconds`, ties by name; names without a usable
     number after every numbered one, by name. Names compare as :func:`display_name`."""
     seconds = file_seconds(name)
-    shown = display_name(name)
+    shown = printable(name)
     return (1, 0, shown) if seconds is None else (0, seconds, shown)
 
 

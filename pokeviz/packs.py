@@ -17,14 +17,13 @@ from typing import Any
 import numpy as np
 
 from . import lock
-from .discover import Run
+from .discover import Run, printable
 from .errors import CacheError
 from .manifest import (
     KINDS,
     MANIFEST,
     SIDECARS,
     Manifest,
-    display_name,
     load_manifest,
     new_pack_name,
     sidecar_paths,
@@ -59,7 +58,7 @@ def pack_loose(
         return
     parts: dict[str, list[Any]] = {kind: [] for kind in KINDS}
     for pack in chosen:
-        keep = {display_name(n) for n, e in files.items() if e.get("pack") == pack}
+        keep = {printable(n) for n, e in files.items() if e.get("pack") == pack}
         for kind, path in sidecar_paths(cache_dir, pack).items():
             parts[kind].append(filter_files(read_parquet(path), keep))
     for name in loose:
@@ -115,7 +114,7 @@ def sources(
     out: list[tuple[Path, set[str] | None]] = []
     for name, entry in manifest.files.items():
         if "pack" in entry:
-            by_pack.setdefault(entry["pack"], set()).add(display_name(name))
+            by_pack.setdefault(entry["pack"], set()).add(printable(name))
         else:
             out.append((sidecar_paths(cache_dir, entry["sidecar"])[kind], None))
     for pack, names in sorted(by_pack.items()):
@@ -173,7 +172,7 @@ def _manifest_stamp(cache_dir: Path) -> tuple[int, int, int] | None:
 def _positions_paths(cache_dir: Path, manifest: Manifest) -> dict[str, Path]:
     """The Parquet file holding the live positions rows of each cached log file."""
     return {
-        display_name(name): sidecar_paths(
+        printable(name): sidecar_paths(
             cache_dir, entry["pack"] if "pack" in entry else entry["sidecar"]
         )["positions"]
         for name, entry in manifest.files.items()

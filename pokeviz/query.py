@@ -22,10 +22,10 @@ from typing import Any
 import duckdb
 
 from . import lock
-from .discover import Run
+from .discover import Run, printable
 from .errors import CacheError, QueryError
 from .formats import COMPONENTS, FLOAT_COLUMNS, INT_COLUMNS
-from .manifest import SIDECARS, Manifest, display_name, file_seconds, load_manifest, order_key
+from .manifest import SIDECARS, Manifest, file_seconds, load_manifest, order_key
 from .packs import load_tables, sources
 
 #: Rows in the ``reservoir`` view unless asked otherwise.
@@ -186,7 +186,7 @@ def _manifest_rows(manifest: Manifest) -> dict[str, Any]:
     names = sorted(manifest.files, key=order_key)
     records = [manifest.files[n] for n in names]
     columns: dict[str, list[Any]] = {
-        "file": [display_name(n) for n in names],
+        "file": [printable(n) for n in names],
         "file_order": list(range(1, len(names) + 1)),
         "seconds": [file_seconds(n) for n in names],
     }

@@ -21,8 +21,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .discover import printable
 from .formats import CORE_COLUMNS, INT_COLUMNS
-from .manifest import KINDS, display_name, sidecar_paths
+from .manifest import KINDS, sidecar_paths
 from .outputs import atomic_write
 
 if TYPE_CHECKING:
@@ -85,9 +86,9 @@ def _column(name: str, values: np.ndarray) -> pa.Array:
 def summary_tables(summary: FileSummary) -> dict[str, pa.Table]:
     """The three sidecar tables of one summary (schema documented in ``cache/README.md``).
 
-    The ``file`` column holds :func:`display_name` of the log file's name.
+    The ``file`` column holds :func:`printable` of the log file's name.
     """
-    name = display_name(summary.file)
+    name = printable(summary.file)
     n_samples = len(summary.samples.get("entry_index", ()))
     samples = {"file": strings([name] * n_samples)}
     # A file without entries still gets every standard column, so that a run whose

@@ -51,9 +51,8 @@ def ingest(
         pokeviz ingest experiments/v4 --scheduler tcp://10.0.0.5:8786
     """
     from ..api import ingest as ingest_run
-    from ..discover import resolve_run
+    from ..discover import printable, resolve_run
     from ..ingest import ijson_backend
-    from ..manifest import display_name
 
     found = resolve_run(run, variant=variant, experiments_dir=experiments_dir)
     if verbose and ijson_backend() != "yajl2_c":
@@ -66,10 +65,10 @@ def ingest(
     finally:
         close()
     for line in report.lines():
-        click.echo(display_name(line))
+        click.echo(printable(line))
     if verbose:
         for line in report.file_lines():
-            click.echo(display_name(line))
+            click.echo(printable(line))
         echo_peak_memory()
     if strict and any(status != "ok" for _, status, _ in report.update.problems):
         raise click.exceptions.Exit(1)
@@ -172,7 +171,7 @@ def sql(
         pokeviz sql experiments/v4 --schema --format json
     """
     from ..api import open_run
-    from ..manifest import display_name
+    from ..discover import printable
     from ..query import run_sql, stream_sql
     from ..query import schema as view_schema
 
@@ -191,7 +190,7 @@ def sql(
         run, variant=variant, experiments_dir=experiments_dir, update=not no_update
     ) as view:
         for note in view.update.notes:
-            click.echo(display_name(f"note: {note}"), err=True)
+            click.echo(printable(f"note: {note}"), err=True)
         if schema:
             _echo_schema(view_schema(view.con), fmt)
             return
