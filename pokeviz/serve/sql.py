@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import decimal
-import inspect
 import io
-import math
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
@@ -23,7 +20,7 @@ from typing import Any
 import duckdb
 
 from ..errors import QueryError
-from ..query import run_sql
+from ..query import json_value, run_sql
 
 #: Rows returned at most; more set ``truncated``.
 MAX_ROWS = 10_000
@@ -54,13 +51,11 @@ def check_read_only(con: duckdb.DuckDBPyConnection, query: str) -> None:
 
 
 def _cell(value: Any) -> Any:
-    """A DuckDB value as JSON: NaN/inf → None, dates → ISO text, others → text."""
-    if value is None or isinstance(value, bool | int | str):
+    """A DuckDB value as JSON: numbers as :func:`pokeviz.query.json_value` has them
+    (NaN/inf → None), dates → ISO text, nested values cell by cell, others → text."""
+    value = json_value(value)
+    if value is None or isinstance(value, bool | int | float | str):
         return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, decimal.Decimal):
-        return float(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, list | tuple):
@@ -72,28 +67,6 @@ def _cell(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     return str(value)
-
-
-def _capped(cursor: duckdb.DuckDBPyConnection, query: str,
-            max_rows: int) -> tuple[list[str], list[tuple[Any, ...]], bool]:
-    """Run through :func:`pokeviz.query.run_sql` when it caps rows itself, else fetch at
-    most ``max_rows + 1`` rows here (memory stays bounded whatever the result size)."""
-    params = inspect.signature(run_sql).parameters
-    if "max_rows" in params:
-        result = run_sql(cursor, query, max_rows=max_rows)
-        if len(result) == 3:
-            return result  # type: ignore[return-value]
-        names, rows = result
-        return names, rows[:max_rows], len(rows) > max_rows
-    try:
-        result_cursor = cursor.execute(query)
-        if result_cursor.description is None:
-            return [], [], False
-        names = [d[0] for d in result_cursor.description]
-        rows = result_cursor.fetchmany(max_rows + 1)
-    except duckdb.Error as exc:
-        raise QueryError(str(exc).strip()) from exc
-    return names, rows[:max_rows], len(rows) > max_rows
 
 
 def run_query(
@@ -123,7 +96,7 @@ def run_query(
     timer = threading.Timer(time_limit_seconds, cursor.interrupt)
     timer.start()
     try:
-        names, rows, truncated = _capped(cursor, query, max_rows)
+        names, rows, truncated = run_sql(cursor, query, max_rows=max_rows)
     except QueryError as exc:
         if not timer.is_alive():
             raise QueryError(f"the query took longer than {time_limit_seconds:g} s and "
