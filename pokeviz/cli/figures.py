@@ -35,6 +35,9 @@ from .common import (
 @click.option("--map-data", type=click.Path(dir_okay=False, path_type=Path),
               help="map_data.json of the training code [default: $POKEVIZ_MAP_DATA, "
               "else searched near the run].")
+@click.option("--redraw", is_flag=True,
+              help="Draw every image again, even those whose data, options and code are "
+              "unchanged since they were written (kept by default: the same bytes).")
 @plot_options
 @fail_cleanly
 def plot(
@@ -46,6 +49,7 @@ def plot(
     samples: int,
     seed: int,
     map_data: Path | None,
+    redraw: bool,
     formats: tuple[str, ...],
     jobs: int | None,
     verbose: bool,
@@ -55,7 +59,8 @@ def plot(
     Writes {variant}_{timestamp}_rewards.{fmt} and {variant}_{timestamp}_heatmap.{fmt}
     into RUN/plots/ (or --output-dir) at 300 dpi; --format html writes interactive,
     self-contained Plotly pages of the same data. Same logs, same options: the same
-    bytes. Unchanged runs read no log file.
+    bytes. Unchanged runs read no log file, and an image whose data and options
+    are unchanged is kept as it is (--redraw draws it again).
 
     \b
     Example:
@@ -70,7 +75,7 @@ def plot(
         result = plot_run(
             run, variant=variant, experiments_dir=experiments_dir, output_dir=output_dir,
             formats=formats, smooth_window=smooth_window, samples=samples, seed=seed,
-            map_data=map_data, jobs=jobs, progress=update,
+            map_data=map_data, jobs=jobs, progress=update, redraw=redraw,
         )
     finally:
         close()

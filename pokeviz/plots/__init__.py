@@ -26,6 +26,7 @@ from ..kanto import MapTable, resolve_map_table
 from ..outputs import check_formats
 from ..text import count
 from .heatmap import HeatmapData, heatmap_data
+from .memo import FigureMemo
 from .render import render_figures
 from .rewards import RewardData, reward_data
 from .style import FORMATS, IMAGE_FORMATS
@@ -54,6 +55,8 @@ class PlotResult:
     seconds: float = 0.0
     #: e.g. map tables the search found but could not read.
     notes: list[str] = field(default_factory=list)
+    #: files of ``paths`` left as they were: same data, options and code (not drawn).
+    kept: list[Path] = field(default_factory=list)
 
     @property
     def placed_visits(self) -> int:
@@ -99,7 +102,10 @@ class PlotResult:
             has = "entry has" if without == 1 else "entries have"
             out.append(f"heatmap  {without:,} {has} no position (not in the heatmap)")
         for path in self.paths:
-            out.append(f"wrote    {path}")
+            if path in self.kept:
+                out.append(f"kept     {path} (unchanged inputs; --redraw draws it again)")
+            else:
+                out.append(f"wrote    {path}")
         out.append(f"time     {self.seconds:.2f} s in total")
         return out
 
@@ -133,6 +139,7 @@ def plot_run(
     progress: Callable[[int, int], Any] | None = None,
     update: bool = True,
     parallel: bool | None = None,
+    redraw: bool = False,
 ) -> PlotResult:
     """Write a run's reward figure and Kanto heatmap (``pokeviz plot``).
 
@@ -155,6 +162,10 @@ def plot_run(
             as it is (``pokeviz watch`` decides itself when a log file is read).
         parallel: draw the two figures in two processes (default: when safe, see
             :func:`pokeviz.plots.render.can_fork`); the bytes do not depend on it.
+        redraw: draw every image again. By default an image whose data, title,
+            format and drawing code are unchanged since it was written, and whose file
+            still has those bytes, is kept as it is (:mod:`pokeviz.plots.memo`): drawing
+            it again would give the same bytes.
 
     Returns:
         The :class:`PlotResult` (paths, the figures' data, placement counts).
@@ -188,12 +199,14 @@ def plot_run(
     title = f"{found.variant} · run {found.timestamp}"
     titles = (f"{title} · reward per episode so far", f"{title} · visits per tile")
     images = [f for f in formats if f in IMAGE_FORMATS]
+    memo = FigureMemo(found.cache_dir, reuse=not redraw)
     written: dict[tuple[int, str], Path] = {}
     if images:
         targets = [[(out_dir / plot_names(found, fmt)[index], fmt) for fmt in images]
                    for index in (0, 1)]
         drawn = render_figures((rewards, titles[0], targets[0]),
-                               (heat, titles[1], targets[1]), parallel=parallel)
+                               (heat, titles[1], targets[1]), parallel=parallel, memo=memo)
+        memo.save()
         for index in (0, 1):
             written.update(((index, fmt), path)
                            for fmt, path in zip(images, drawn[index], strict=True))
@@ -214,4 +227,5 @@ def plot_run(
         map_table=table,
         seconds=time.perf_counter() - started,
         notes=map_notes,
+        kept=memo.kept,
     )

@@ -1,0 +1,166 @@
+"""Figures that need no redrawing: the same data, options and code give the same bytes.
+
+pokeviz figures are deterministic (:func:`pokeviz.plots.style.save_figure`), so a
+figure whose inputs are unchanged since it was written would be written again byte for
+byte. :class:`FigureMemo` keeps, per output file, a digest of those inputs and of the
+bytes written (``<run>/plots/.cache/figures.json``); a re-run whose inputs match and
+whose file still has those bytes keeps the file and draws nothing. That is what makes
+``pokeviz plot`` on an unchanged run cost its data queries, not matplotlib.
+
+The inputs digested: the figure's data (every number of :class:`RewardData` or
+:class:`HeatmapData`), its title, the output format, the pokeviz source, the versions
+of matplotlib, Pillow and numpy, and any ``matplotlibrc`` matplotlib would read.
+A missing, edited or unreadable file, or a memo file that cannot be read, means a
+redraw: the memo can only skip work, never change an output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import OutputError
+from ..outputs import atomic_write
+
+__all__ = ["MEMO_NAME", "FigureMemo", "data_digest"]
+
+#: The memo's file in a run's cache folder.
+MEMO_NAME = "figures.json"
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def _feed(digest: Any, value: Any) -> None:
+    """Add ``value`` to ``digest``, with its type, so different values never collide."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        digest.update(f"array {value.dtype.str} {value.shape}".encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        digest.update(type(value).__qualname__.encode())
+        for item in dataclasses.fields(value):
+            digest.update(item.name.encode())
+            _feed(digest, getattr(value, item.name))
+    elif isinstance(value, dict):
+        digest.update(f"dict {len(value)}".encode())
+        for key in sorted(value, key=repr):
+            _feed(digest, key)
+            _feed(digest, value[key])
+    elif isinstance(value, list | tuple):
+        digest.update(f"{type(value).__name__} {len(value)}".encode())
+        for item in value:
+            _feed(digest, item)
+    else:  # numbers (repr is exact), strings, None, paths
+        digest.update(f"{type(value).__name__} {value!r};".encode())
+
+
+def data_digest(value: Any) -> str:
+    """A sha256 of a figure's data: dataclasses, arrays, containers and scalars."""
+    digest = hashlib.sha256()
+    _feed(digest, value)
+    return digest.hexdigest()
+
+
+@functools.cache
+def code_digest() -> str:
+    """A sha256 of what draws the figures: pokeviz's source and the drawing libraries.
+
+    Cost: reading pokeviz's ``.py`` files (~1 MB) once per process.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        digest.update(str(path.relative_to(_PACKAGE)).encode())
+        digest.update(path.read_bytes())
+    for package in ("matplotlib", "pillow", "numpy"):
+        try:
+            digest.update(f"{package} {version(package)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"{package} missing".encode())
+    for rc in _matplotlibrc_candidates():
+        with contextlib.suppress(OSError):
+            digest.update(rc.read_bytes())
+    return digest.hexdigest()
+
+
+def _matplotlibrc_candidates() -> list[Path]:
+    """The ``matplotlibrc`` files matplotlib may read besides its own defaults."""
+    config = os.environ.get("MPLCONFIGDIR") or os.path.join(
+        os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "matplotlib")
+    candidates = [Path("matplotlibrc"), Path(config) / "matplotlibrc"]
+    if os.environ.get("MATPLOTLIBRC"):
+        candidates.append(Path(os.environ["MATPLOTLIBRC"]))
+    return candidates
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+class FigureMemo:
+    """The inputs and bytes of the figures last written for one run.
+
+    Args:
+        folder: where the memo file lives (the run's cache folder); None keeps nothing
+            (every figure is drawn).
+        reuse: False draws every figure again (``--redraw``) and still records them.
+
+    Not a lock: two processes drawing the same run at once may each redraw; the last
+    memo written wins, and a lost record only costs a redraw.
+    """
+
+    def __init__(self, folder: Path | None, *, reuse: bool = True) -> None:
+        self.path = folder / MEMO_NAME if folder is not None else None
+        self.reuse = reuse
+        self.records: dict[str, dict[str, str]] = {}
+        #: files found unchanged and kept by :func:`~pokeviz.plots.render.render_figures`.
+        self.kept: list[Path] = []
+        if self.path is not None:
+            try:
+                records = json.loads(self.path.read_text())
+                if isinstance(records, dict):
+                    self.records = records
+            except (OSError, ValueError):
+                pass
+
+    @staticmethod
+    def key(data_key: str, title: str, fmt: str) -> str:
+        """The digest of everything a figure file's bytes depend on.
+
+        ``data_key`` is :func:`data_digest` of the figure's data (computed once for all
+        of its formats).
+        """
+        return data_digest((code_digest(), fmt, title, data_key))
+
+    def unchanged(self, path: Path, key: str) -> bool:
+        """Whether ``path`` holds the bytes last written for inputs ``key``."""
+        if self.path is None or not self.reuse:
+            return False
+        record = self.records.get(str(Path(path).resolve()))
+        return (isinstance(record, dict) and record.get("key") == key
+                and _file_digest(Path(path)) == record.get("sha256"))  # fmt: skip
+
+    def remember(self, path: Path, key: str) -> None:
+        """Record that ``path`` was just written for inputs ``key`` (call :meth:`save`)."""
+        digest = _file_digest(Path(path))
+        if self.path is not None and digest is not None:
+            self.records[str(Path(path).resolve())] = {"key": key, "sha256": digest}
+
+    def save(self) -> None:
+        """Write the memo (atomically); a folder that cannot be written keeps none."""
+        if self.path is None or not self.path.parent.is_dir():
+            return
+        text = json.dumps(self.records, indent=1, sort_keys=True) + "\n"
+        # A memo that cannot be written loses only a speed-up: the next run draws again.
+        with contextlib.suppress(OSError, OutputError):
+            atomic_write(self.path, text.encode(), durable=False)
