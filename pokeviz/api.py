@@ -117,7 +117,6 @@ def summarize(run: Run, update: CacheUpdate, con: duckdb.DuckDBPyConnection) -> 
     return report
 
 
-@dataclass
 class RunView:
     """One run, its cache brought up to date, open for reading.
 
@@ -126,20 +125,29 @@ class RunView:
 
     Attributes:
         run: the run.
-        report: what the update read and what the cache holds (counts, step range,
-            tiles, per-file rows): the summary totals.
         con: a read-only DuckDB connection on the run's views (``files``, ``samples``,
             ``reservoir``, ``positions``, ``tiles``, ``file_stats``); file access is off.
     """
 
-    run: Run
-    report: IngestReport
-    con: duckdb.DuckDBPyConnection
+    def __init__(self, run: Run, update: CacheUpdate, con: duckdb.DuckDBPyConnection) -> None:
+        self.run = run
+        self.con = con
+        self._update = update
+        self._report: IngestReport | None = None
+
+    @property
+    def report(self) -> IngestReport:
+        """What the update read and what the cache holds (counts, step range, tiles,
+        per-file rows): the summary totals. Computed from the views on first use, so a
+        caller that only queries (``pokeviz sql``) does not pay for it."""
+        if self._report is None:
+            self._report = summarize(self.run, self._update, self.con)
+        return self._report
 
     @property
     def update(self) -> CacheUpdate:
         """What bringing the cache up to date did (empty with ``update=False``)."""
-        return self.report.update
+        return self._update
 
     def file_positions(self, files: Iterable[str]) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
         """Exact visits per tile of single log files, one file at a time.
@@ -244,12 +252,7 @@ def open_run(
         if update
         else CacheUpdate()
     )
-    con = connect(found, reservoir_size=reservoir_size, seed=seed)
-    try:
-        return RunView(run=found, report=summarize(found, done, con), con=con)
-    except BaseException:
-        con.close()
-        raise
+    return RunView(found, done, connect(found, reservoir_size=reservoir_size, seed=seed))
 
 
 def ingest(

@@ -6,6 +6,7 @@ import fnmatch
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,13 +89,26 @@ def list_log_files(run: Run) -> list[Path]:
         NoLogFilesError: the run has no ``json_logs/`` folder, or it cannot be listed
             (a listing failure is never "no files": that would drop the whole cache).
     """
+    files = list(_log_files(run))
+    return sorted(files, key=lambda p: file_order_key(p.name))
+
+
+def has_log_files(run: Run) -> bool:
+    """Whether :func:`list_log_files` would list anything; stops at the first file.
+
+    Raises:
+        NoLogFilesError: as :func:`list_log_files`.
+    """
+    return next(_log_files(run), None) is not None
+
+
+def _log_files(run: Run) -> Iterator[Path]:
+    """The log files of :func:`list_log_files`, in directory order (the one rule)."""
     try:
         with os.scandir(run.logs_dir) as entries:
-            files = [
-                Path(entry.path)
-                for entry in entries
-                if fnmatch.fnmatchcase(entry.name, LOG_GLOB) and not _is_dir(entry)
-            ]
+            for entry in entries:
+                if fnmatch.fnmatchcase(entry.name, LOG_GLOB) and not _is_dir(entry):
+                    yield Path(entry.path)
     except FileNotFoundError:
         raise NoLogFilesError(
             f"{run.logs_dir}: no json_logs/ folder; is {run.path} a training run directory?"
@@ -107,7 +121,6 @@ def list_log_files(run: Run) -> list[Path]:
         raise NoLogFilesError(
             f"{run.logs_dir}: cannot be listed ({exc.strerror or exc}); check its permissions"
         ) from exc
-    return sorted(files, key=lambda p: file_order_key(p.name))
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -222,7 +235,7 @@ def resolve_run(
                 "json_logs/); pass a run directory (the one holding json_logs/)"
             )
     found = Run(path.resolve())
-    if require_logs and not list_log_files(found):
+    if require_logs and not has_log_files(found):
         raise NoLogFilesError(
             f"{found.logs_dir}: no stats_*.json log files yet; has training written a rollout?"
         )

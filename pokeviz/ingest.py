@@ -49,7 +49,6 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import BinaryIO
 
-from .ingest_fast import fast_path
 from .ingest_stream import BOM, ijson_backend, streaming_path
 from .ingest_summary import (
     SAMPLES_PER_FILE,
@@ -222,6 +221,8 @@ def ingest_file(path: str | Path, *, fast_path_max_bytes: int = FAST_PATH_MAX_BY
         if complete and stat.st_size <= fast_path_max_bytes:
             if bom:
                 handle.read(len(BOM))
+            from .ingest_fast import fast_path  # msgspec: imported by readers only
+
             if fast_path(summary, handle):
                 return summary
             handle.seek(0)

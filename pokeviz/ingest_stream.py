@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-import ijson
 import numpy as np
 
 from .depth import DepthScanner, TooDeep
@@ -70,6 +69,8 @@ def streaming_path(
         ``summary``, filled. Memory: O(one block + samples + tiles + one chunk), whatever
         the file's size or nesting (deeper than the limit: ``error``, nothing kept).
     """
+    import ijson  # imported by readers only (a warm run reads no log file)
+
     summary.parser = "ijson"
     if bom:
         handle.read(len(BOM))
@@ -121,9 +122,13 @@ def streaming_path(
 
 
 def _items(stream: NonFiniteFilter) -> Iterator[Any]:
+    import ijson
+
     return ijson.items(stream, "item", use_float=True)
 
 
 def ijson_backend() -> str:
     """The ijson backend in use (``yajl2_c`` is the fast C one)."""
+    import ijson
+
     return ijson.backend
