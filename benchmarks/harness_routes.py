@@ -157,25 +157,39 @@ def ingest_and_cluster(ctx: Context, data: DataSet, scheduler: str | None) -> li
 
 def warm_plots(ctx: Context, data: DataSet, duck: float | None, with_and_without: bool,
                target: float) -> list[Row]:  # fmt: skip
-    """Warm ``pokeviz plot`` (nothing changed) with the map table, and without one."""
+    """Warm ``pokeviz plot`` (nothing changed) with the map table, and without one.
+
+    Nothing changed, so the images are kept (``figures.json``): the check asks for both
+    ``kept`` lines. A row of ``--redraw`` on the same run shows what drawing costs (what
+    a run that changed pays), without a target of its own.
+    """
     plot = [*ctx.pokeviz, "plot", str(data.run)]
     Route("untimed").add(plot, ctx.env)  # fonts, first imports, a complete cache
+    found = f"map      {data.root / TABLE_NAME}"
+    kept = lambda out: out.count("\nkept     ") == 2  # noqa: E731
     with_table = Route("pokeviz plot, warm, with map_data.json")
     for _ in range(ctx.repeat):
         with_table.add(plot, ctx.env)
-    found = f"map      {data.root / TABLE_NAME}"
     rows = [check(Row.of(data.label, with_table, duck, target_ratio=target,
                          target_rss_mb=RSS_TARGET_MB),
-                  with_table, lambda out: found in out, "the map table was used")]  # fmt: skip
+                  with_table, lambda out: found in out and kept(out),
+                  "the map table was used; both images kept")]  # fmt: skip
+    redraw = Route("pokeviz plot --redraw, warm (both images drawn)")
+    for _ in range(ctx.repeat):
+        redraw.add([*plot, "--redraw"], ctx.env)
+    rows.append(check(Row.of(data.label, redraw, duck, target_rss_mb=RSS_TARGET_MB), redraw,
+                      lambda out: found in out and out.count("\nwrote    ") == 2,
+                      "both images drawn and written"))  # fmt: skip
     if with_and_without:
         without = Route("pokeviz plot, warm, no map table (per-map panels)")
         with without_map_table(data):
+            Route("untimed").add(plot, ctx.env)  # the per-map images, drawn once
             for _ in range(ctx.repeat):
                 without.add(plot, ctx.env)
         rows.append(check(Row.of(data.label, without, duck, target_ratio=target,
                                  target_rss_mb=RSS_TARGET_MB),
-                          without, lambda out: "no map table" in out,
-                          "no map table was found"))  # fmt: skip
+                          without, lambda out: "no map table" in out and kept(out),
+                          "no map table was found; both images kept"))  # fmt: skip
     return rows
 
 

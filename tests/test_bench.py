@@ -20,6 +20,7 @@ ROWS_40 = (
     "pokeviz plot, warm, with map_data.json",
     "pokeviz plot, warm, no map table (per-map panels)",
     "peak RSS of any pokeviz process (routes above)",
+    "pokeviz plot --redraw, warm (both images drawn)",
 )
 ROWS_520 = (
     "peer: DuckDB read_json, 2 threads, one pass",
@@ -101,7 +102,12 @@ def test_every_core_row_is_measured_and_checked(quick: tuple[str, Path]) -> None
             line = row(stdout, run, route)
             assert ("≤ " in line) != ("local:2" in route), line  # a target, but not Dask's
     assert "tables equal: yes" in row(stdout, "4 files", ROWS_40[2])
-    assert "checked: no map table was found" in row(stdout, "4 files", ROWS_40[4])
+    assert "checked: no map table was found; both images kept" in row(stdout, "4 files",
+                                                                       ROWS_40[4])
+    assert "checked: the map table was used; both images kept" in row(stdout, "12 files",
+                                                                      ROWS_520[2])
+    for run in ("4 files", "12 files"):
+        assert "checked: both images drawn and written" in row(stdout, run, ROWS_40[6])
     assert "checked: exactly 1 new file read" in row(stdout, "12 files", ROWS_520[4])
     assert "flat in files:" in row(stdout, "12 files", ROWS_520[5])
 
