@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from pokeviz.api import ingest, open_run
 from pokeviz.plots.compare import variant_colors
+from pokeviz.plots.rewards import rolling_mean, smoothing_stride
 from pokeviz.serve import create_app
 from pokeviz.serve.alerts import plateaued, stalled
 from pokeviz.serve.sql import MAX_ROWS
@@ -91,7 +92,19 @@ def test_run_figures_hold_the_cached_numbers(client: TestClient, demo: dict) -> 
              if t["meta"] == {"metric": "reward_total", "layer": "mean"}]
     assert len(total) == 1
     assert total[0]["y"] == [m[0] for m in means]
-    assert len(rewards["samples"]["reward_total"]["x"]) > 0
+    samples = rewards["samples"]["reward_total"]
+    assert len(samples["x"]) > 0
+    # The slider smooths the samples in rollout order: at the figure's own window that is
+    # exactly the PNG's smoothed curve (no env-major saw-tooth).
+    assert sorted(samples["rollout_y"]) == sorted(samples["y"])
+    assert samples["rollout_x"] == sorted(samples["x"])
+    window = samples["window"]
+    steps, values = rolling_mean(np.array(samples["rollout_x"]), np.array(samples["rollout_y"]),
+                                 window, smoothing_stride(window))
+    smoothed = [t for t in rewards["figure"]["data"]
+                if t["meta"] == {"metric": "reward_total", "layer": "smoothed"}]
+    assert smoothed[0]["x"] == pytest.approx(steps.tolist())
+    assert smoothed[0]["y"] == pytest.approx(values.tolist())
     assert rewards["clock"]["seconds"] == [int(p.name.split("_")[-1][:-5]) for p in made.files]
 
     heat = client.get(f"{V4}/heatmap").json()

@@ -61,6 +61,10 @@ class MetricSeries:
     smooth_step: np.ndarray
     smooth_value: np.ndarray
     window: int
+    #: the samples in the order the rolling mean takes them (:func:`rollout_order`), so
+    #: a client that smooths again (the serve page's slider) draws the same curve.
+    rollout_step: np.ndarray
+    rollout_value: np.ndarray
 
     @property
     def label(self) -> str:
@@ -270,9 +274,9 @@ def reward_data(con: duckdb.DuckDBPyConnection, *, smooth_window: int = 50) -> R
         sample_step, sample_value = steps[keep], values[keep]
         window = adaptive_window(len(sample_value), smooth_window)
         slots, mixed = rollout_order(sample_step, sample_file[keep], sample_key[keep])
+        rollout_step, rollout_value = sample_step[slots], sample_value[mixed]
         smooth_step, smooth_value = rolling_mean(
-            sample_step[slots], sample_value[mixed], window, smoothing_stride(window)
-        )
+            rollout_step, rollout_value, window, smoothing_stride(window))
         data.series[metric] = MetricSeries(
             metric=metric,
             mean=arrays["mean"],
@@ -285,6 +289,8 @@ def reward_data(con: duckdb.DuckDBPyConnection, *, smooth_window: int = 50) -> R
             smooth_step=smooth_step,
             smooth_value=smooth_value,
             window=window,
+            rollout_step=rollout_step,
+            rollout_value=rollout_value,
         )
     return data
 

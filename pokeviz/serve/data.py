@@ -132,8 +132,11 @@ def rewards(view: RunView, *, smooth_window: int = 50) -> dict[str, Any]:
     plus, per metric, the reservoir samples the page smooths with its slider.
 
     Returns:
-        ``{"figure", "samples": {metric: {"x", "y", "window"}}, "clock", "title",
-        "sampling"}``. Deterministic.
+        ``{"figure", "samples": {metric: {"x", "y", "window", "rollout_x",
+        "rollout_y"}}, "clock", "title", "sampling"}``: ``x``/``y`` are the samples by
+        step (the dots), ``rollout_x``/``rollout_y`` the same samples in the order the
+        rolling mean takes them (:func:`pokeviz.plots.rewards.rollout_order`).
+        Deterministic.
     """
     from ..plots.interactive import reward_traces
     from ..plots.rewards import reward_data
@@ -147,7 +150,8 @@ def rewards(view: RunView, *, smooth_window: int = 50) -> dict[str, Any]:
         "title": _title(view),
         "sampling": data.sampling_line,
         "figure": figure,
-        "samples": {m: {"x": s.sample_step, "y": s.sample_value, "window": s.window}
+        "samples": {m: {"x": s.sample_step, "y": s.sample_value, "window": s.window,
+                        "rollout_x": s.rollout_step, "rollout_y": s.rollout_value}
                     for m, s in data.series.items()},
         "clock": clock(view),
     })

@@ -116,7 +116,9 @@ PV.drawRewards = function (el, payload, opts) {
     const meta = tr.meta || {};
     const s = payload.samples[meta.metric];
     if (meta.layer === "smoothed" && s) {
-      const r = PV.rolling(s.x, s.y, opts.window);
+      // Smoothed in rollout order (as the PNG): env-major entries would saw-tooth by step.
+      const r = opts.window <= 1 ? PV.rolling(s.x, s.y, 1)
+        : PV.rolling(s.rollout_x || s.x, s.rollout_y || s.y, opts.window);
       tr.x = r.x; tr.y = r.y;
       tr.name = opts.window <= 1 ? "samples (no smoothing)" : `samples, rolling mean (window ${opts.window})`;
       tr.hovertemplate = tr.hovertemplate.replace(/rolling mean of \d+/, `rolling mean of ${opts.window}`);
