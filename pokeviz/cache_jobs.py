@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,7 +98,12 @@ def results(
         for path in stale:
             yield path, ingest_job(str(path), *args)
         return
-    pool = executor or ProcessPoolExecutor(max_workers=min(jobs, len(stale)))
+    if executor is None:  # imported here: multiprocessing is not needed to read a cache
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool: Executor = ProcessPoolExecutor(max_workers=min(jobs, len(stale)))
+    else:
+        pool = executor
     # Local workers hand their tables back without writing them: this process packs
     # them. Remote workers write their loose sidecars, as a checkpoint of their own.
     args = (*args, executor is not None)
