@@ -9,7 +9,8 @@ whose file still has those bytes keeps the file and draws nothing. That is what 
 
 The inputs digested: the figure's data (every number of :class:`RewardData` or
 :class:`HeatmapData`), its title, the output format, the pokeviz source, the versions
-of matplotlib, Pillow and numpy, and any ``matplotlibrc`` matplotlib would read.
+of matplotlib, Pillow and numpy, any ``matplotlibrc`` matplotlib would read and its
+font list.
 A missing, edited or unreadable file, or a memo file that cannot be read, means a
 redraw: the memo can only skip work, never change an output.
 """
@@ -91,12 +92,17 @@ def code_digest() -> str:
 
 
 def _matplotlibrc_candidates() -> list[Path]:
-    """The ``matplotlibrc`` files matplotlib may read besides its own defaults."""
+    """The files besides its own that decide how matplotlib draws: any ``matplotlibrc``
+    it may read, and its font list (which fonts a family name resolves to)."""
     config = os.environ.get("MPLCONFIGDIR") or os.path.join(
         os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "matplotlib")
+    cache = os.environ.get("MPLCONFIGDIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "matplotlib")
     candidates = [Path("matplotlibrc"), Path(config) / "matplotlibrc"]
     if os.environ.get("MATPLOTLIBRC"):
         candidates.append(Path(os.environ["MATPLOTLIBRC"]))
+    with contextlib.suppress(OSError):
+        candidates.extend(sorted(Path(cache).glob("fontlist-*.json")))
     return candidates
 
 
