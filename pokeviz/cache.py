@@ -276,8 +276,10 @@ def update_cache(
             pass  # creates the state lock before any reader could miss it
         for folder in (run.plots_dir, cache_dir, cache_dir / SIDECARS):
             remove_stale_temps(folder)
-        # Another writer may have done the work while this one waited for the lock.
-        plan = _plan(cache_dir, file_versions(run), only=only, rebuild=rebuild)
+        # Another writer may have done the work while this one waited for the lock. The
+        # files listed above are stat'ed again (files new since then wait for the next
+        # update: only listed files are read).
+        plan = _plan(cache_dir, file_versions(run, logs.values()), only=only, rebuild=rebuild)
         manifest = plan.manifest
         for name in plan.removed:
             del manifest.files[name]
