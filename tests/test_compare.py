@@ -378,9 +378,28 @@ def test_cli_compare(root: Path, tmp_path: Path, result: pokeviz.CompareResult) 
     header = next(i for i, line in enumerate(lines) if line.startswith("variant  runs"))
     assert lines[header + 1] == result.table[4] and lines[header + 2] == result.table[2]
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == [f"compare_v4-v2_{m}.{f}" for m in ("badges", "reward_total")
-                     for f in ("png", "svg")]
+    assert names == [".cache"] + [f"compare_v4-v2_{m}.{f}" for m in ("badges", "reward_total")
+                                  for f in ("png", "svg")]
     assert "ingest   0 log files read (the rest cached)" in lines
+    assert sum(line.startswith("wrote    ") for line in lines) == 4
+
+    # Nothing changed: the four images are kept, byte for byte; --redraw draws them again.
+    before = {p.name: p.read_bytes() for p in tmp_path.glob("compare_*")}
+    again = invoke("compare", "v4", "v2", "--experiments-dir", root, "--output-dir", tmp_path,
+                   "--metric", "reward_total,badges", "--format", "png,svg")
+    assert again.exit_code == 0, again.output
+    assert again.output.count("\nkept     ") == 4 and "wrote    " not in again.output
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("compare_*")} == before
+    redrawn = invoke("compare", "v4", "v2", "--experiments-dir", root, "--output-dir",
+                     tmp_path, "--metric", "reward_total,badges", "--format", "png,svg",
+                     "--redraw")
+    assert redrawn.exit_code == 0, redrawn.output
+    assert redrawn.output.count("\nwrote    ") == 4 and "kept     " not in redrawn.output
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("compare_*")} == before
+    other = invoke("compare", "v4", "v2", "--experiments-dir", root, "--output-dir",
+                   tmp_path, "--metric", "reward_total,badges", "--format", "png,svg",
+                   "--band", "sd")
+    assert other.output.count("\nwrote    ") == 4, other.output  # another band, new figures
 
 
 def test_cli_errors(root: Path) -> None:

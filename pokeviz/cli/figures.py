@@ -138,6 +138,9 @@ def _split_metrics(
 @click.option("--report", is_flag=True,
               help="Also write compare_{v1-v2-...}_report.pdf: every figure and per-variant "
               "tables of runs, final scores (mean ± 95 % CI) and steps to milestones.")
+@click.option("--redraw", is_flag=True,
+              help="Draw every image again, even those whose figure data is unchanged "
+              "since they were written (kept by default: the same bytes).")
 @scheduler_option
 @plot_options(detail="Per-run")
 @fail_cleanly
@@ -150,6 +153,7 @@ def compare(
     map_data: Path | None,
     band: str,
     report: bool,
+    redraw: bool,
     scheduler: str | None,
     formats: tuple[str, ...],
     jobs: int | None,
@@ -187,6 +191,7 @@ def compare(
             list(variants) or None, experiments_dir=experiments_dir, runs=runs,
             output_dir=output_dir, formats=formats, metrics=metrics, jobs=jobs,
             map_data=map_data, progress=progress, band=band, executor=executor,
+            redraw=redraw,
         )
     if verbose:
         for line in result.run_lines():

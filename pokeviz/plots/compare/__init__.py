@@ -33,10 +33,11 @@ byte-identical figures, whatever the order or worker count of earlier ingests.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from ...kanto import MapTable, resolve_map_table
 from ...outputs import check_formats
 from ...stats import BANDS
 from ...stats.variants import RUN_CHOICES, load_variants, variant_names
+from ..memo import FigureMemo, data_digest
 from ..page import write_html
 from ..style import FORMATS, save_figure, theme
 from .colors import EXTRA_COLORS, FIXED_COLORS, variant_color, variant_colors
@@ -117,6 +119,8 @@ class CompareResult:
     map_table: MapTable | None
     files_read: int
     seconds: float
+    #: files of ``paths`` left as they were: same figure data and code (not drawn).
+    kept: list[Path] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The output of ``pokeviz compare``: table, warnings, notes, files written."""
@@ -133,7 +137,10 @@ class CompareResult:
         out.append(f"ingest   {self.files_read} log file{'s' if self.files_read != 1 else ''} "
                    "read (the rest cached)")
         for path in self.paths:
-            out.append(f"wrote    {path}")
+            if path in self.kept:
+                out.append(f"kept     {path} (unchanged inputs; --redraw draws it again)")
+            else:
+                out.append(f"wrote    {path}")
         out.append(f"time     {self.seconds:.2f} s in total")
         return out
 
@@ -171,6 +178,7 @@ def compare_variants(
     progress: Callable[[Run, int, int], Any] | None = None,
     executor: Executor | None = None,
     band: str = "ci95",
+    redraw: bool = False,
 ) -> CompareResult:
     """Compare variants side by side over their runs (``pokeviz compare``).
 
@@ -192,6 +200,10 @@ def compare_variants(
         executor: read stale log files on this executor (one Dask cluster for every
             run, :func:`pokeviz.cluster.cluster_executor`) instead of ``jobs`` processes.
         band: ``ci95`` (default), ``se``, ``sd`` or ``none`` (:data:`pokeviz.stats.BANDS`).
+        redraw: draw every image again. By default an image whose figure data and
+            drawing code are unchanged since it was written, and whose file still has
+            those bytes, is kept (:mod:`pokeviz.plots.memo`, kept in
+            ``<output_dir>/.cache/``).
 
     Returns:
         The :class:`CompareResult`: one ``compare_{v1-v2-…}_{metric}.{fmt}`` per metric
@@ -235,20 +247,32 @@ def compare_variants(
     drawn = [v.name for v in compared if v.usable]
     figures: dict[str, ComparisonFigure] = {}
     paths: list[Path] = []
+    memo = FigureMemo(out_dir / ".cache", reuse=not redraw)
     with theme():
         for metric in metrics:
             data = figure_data(metric, compared, table, band)
-            images = [f for f in formats if f != "html"]
-            fig = comparison_figure(data) if images else None
+            data_key = data_digest(data)  # before any path is added to it
+            keys = {fmt: FigureMemo.key(data_key, data.title, fmt) for fmt in formats}
+            todo = [fmt for fmt in formats if fmt != "html" and not memo.unchanged(
+                out_dir / compare_names(drawn, metric, fmt), keys[fmt])]
+            fig = comparison_figure(data) if todo else None
             for fmt in formats:
                 path = out_dir / compare_names(drawn, metric, fmt)
                 if fmt == "html":
                     data.paths.append(write_html(comparison_traces(data), path,
                                                  div_id=f"compare-{metric}"))
-                else:
+                elif fmt in todo:
                     data.paths.append(save_figure(fig, path, fmt))
+                    memo.remember(path, keys[fmt])
+                else:
+                    data.paths.append(path)
+                    memo.kept.append(path)
             paths.extend(data.paths)
             figures[metric] = data
+    if any(fmt != "html" for fmt in formats):
+        with contextlib.suppress(OSError):  # no memo folder: the next run draws again
+            (out_dir / ".cache").mkdir(exist_ok=True)
+        memo.save()
     return CompareResult(
         variants=compared,
         figures=figures,
@@ -258,4 +282,5 @@ def compare_variants(
         map_table=table,
         files_read=files_read,
         seconds=time.perf_counter() - started,
+        kept=memo.kept,
     )
