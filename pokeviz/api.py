@@ -94,8 +94,14 @@ class IngestReport:
         return out
 
 
-def summarize(run: Run, update: CacheUpdate, con: duckdb.DuckDBPyConnection) -> IngestReport:
-    """Fill an :class:`IngestReport` from the run's views."""
+def summarize(run: Run, update: CacheUpdate, con: duckdb.DuckDBPyConnection,
+              reservoir_size: int | None = None) -> IngestReport:
+    """Fill an :class:`IngestReport` from the run's views.
+
+    ``reservoir_size``, when given, is the size the ``reservoir`` view was made with: it
+    holds ``min(reservoir_size, samples)`` rows by definition (a ``LIMIT`` on
+    ``samples``), so it is not counted again (it would sort every sample).
+    """
     report = IngestReport(run=run, update=update)
     files, entries, first, last = con.execute(
         "SELECT count(*), coalesce(sum(entries), 0), min(first_global_step), "
@@ -104,7 +110,8 @@ def summarize(run: Run, update: CacheUpdate, con: duckdb.DuckDBPyConnection) -> 
     report.files, report.entries = int(files), int(entries)
     report.first_global_step, report.last_global_step = first, last
     report.samples = con.execute("SELECT count(*) FROM samples").fetchone()[0]
-    report.reservoir = con.execute("SELECT count(*) FROM reservoir").fetchone()[0]
+    report.reservoir = (min(int(reservoir_size), report.samples) if reservoir_size is not None
+                        else con.execute("SELECT count(*) FROM reservoir").fetchone()[0])
     tiles, visits = con.execute(
         "SELECT count(*), coalesce(sum(visits), 0) FROM positions"
     ).fetchone()
@@ -129,10 +136,12 @@ class RunView:
             ``reservoir``, ``positions``, ``tiles``, ``file_stats``); file access is off.
     """
 
-    def __init__(self, run: Run, update: CacheUpdate, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, run: Run, update: CacheUpdate, con: duckdb.DuckDBPyConnection,
+                 reservoir_size: int | None = None) -> None:
         self.run = run
         self.con = con
         self._update = update
+        self._reservoir_size = reservoir_size
         self._report: IngestReport | None = None
 
     @property
@@ -141,7 +150,7 @@ class RunView:
         per-file rows): the summary totals. Computed from the views on first use, so a
         caller that only queries (``pokeviz sql``) does not pay for it."""
         if self._report is None:
-            self._report = summarize(self.run, self._update, self.con)
+            self._report = summarize(self.run, self._update, self.con, self._reservoir_size)
         return self._report
 
     @property
@@ -252,7 +261,8 @@ def open_run(
         if update
         else CacheUpdate()
     )
-    return RunView(found, done, connect(found, reservoir_size=reservoir_size, seed=seed))
+    con = connect(found, reservoir_size=reservoir_size, seed=seed)
+    return RunView(found, done, con, reservoir_size)
 
 
 def ingest(

@@ -161,3 +161,10 @@ def test_ten_million_rows_stream_in_bounded_memory(run_dir: Path) -> None:
         _, err = process.communicate()
         assert process.returncode == 0, err.decode()[-2000:]
         assert lines == expected
+
+
+@pytest.mark.parametrize("size", [1, 37, 10**6])
+def test_the_reported_reservoir_is_the_views_row_count(made, size: int) -> None:
+    with open_run(made.run_dir, update=False, reservoir_size=size) as view:
+        rows = view.con.execute("SELECT count(*) FROM reservoir").fetchone()[0]
+        assert view.report.reservoir == rows == min(size, view.report.samples)
