@@ -71,5 +71,6 @@ def demo_run(
         jobs=jobs, map_data=table if table.is_file() else None,
     )
     result.paths.extend(comparison.paths)
+    result.kept.extend(comparison.kept)
     result.seconds += comparison.seconds
     return result

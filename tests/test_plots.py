@@ -332,6 +332,8 @@ def test_demo_generates_once_then_only_plots(tmp_path: Path,
     again = invoke("demo", demo)
     assert "generating" not in again.output
     assert "this update: 0 new, 0 re-read, 2 unchanged" in again.output
+    # Nothing changed: the run's two images and the two comparison images are kept.
+    assert again.output.count("\nkept     ") == 4 and "wrote    " not in again.output
 
 
 # ---------------------------------------------------------------------------
