@@ -26,7 +26,7 @@ from ..kanto import MapTable, resolve_map_table
 from ..outputs import check_formats
 from ..text import count
 from .heatmap import HeatmapData, heatmap_data
-from .memo import FigureMemo
+from .memo import FigureMemo, output_lines
 from .render import render_figures
 from .rewards import RewardData, reward_data
 from .style import FORMATS, IMAGE_FORMATS
@@ -101,11 +101,7 @@ class PlotResult:
         if without:
             has = "entry has" if without == 1 else "entries have"
             out.append(f"heatmap  {without:,} {has} no position (not in the heatmap)")
-        for path in self.paths:
-            if path in self.kept:
-                out.append(f"kept     {path} (unchanged inputs; --redraw draws it again)")
-            else:
-                out.append(f"wrote    {path}")
+        out.extend(output_lines(self.paths, self.kept))
         out.append(f"time     {self.seconds:.2f} s in total")
         return out
 

@@ -23,15 +23,16 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import OutputError
 from ..outputs import atomic_write
 
-__all__ = ["MEMO_NAME", "FigureMemo", "data_digest"]
+__all__ = ["MEMO_NAME", "FigureMemo", "data_digest", "output_lines"]
 
-#: The memo's file in a run's cache folder.
+#: The memo's file in its folder.
 MEMO_NAME = "figures.json"
 _PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -114,30 +115,31 @@ def _file_digest(path: Path) -> str | None:
 
 
 class FigureMemo:
-    """The inputs and bytes of the figures last written for one run.
+    """The inputs and bytes of the figures last written into one folder's files.
 
     Args:
-        folder: where the memo file lives (the run's cache folder); None keeps nothing
-            (every figure is drawn).
+        folder: where the memo file lives (a run's cache folder, or ``.cache/`` in the
+            output folder of ``compare``); it is created when the memo is saved.
         reuse: False draws every figure again (``--redraw``) and still records them.
 
-    Not a lock: two processes drawing the same run at once may each redraw; the last
+    Not a lock: two processes drawing the same figures at once may each redraw; the last
     memo written wins, and a lost record only costs a redraw.
     """
 
-    def __init__(self, folder: Path | None, *, reuse: bool = True) -> None:
-        self.path = folder / MEMO_NAME if folder is not None else None
+    def __init__(self, folder: Path, *, reuse: bool = True) -> None:
+        self.path = folder / MEMO_NAME
         self.reuse = reuse
         self.records: dict[str, dict[str, str]] = {}
-        #: files found unchanged and kept by :func:`~pokeviz.plots.render.render_figures`.
+        #: files found unchanged by :meth:`to_draw`, so kept as they are.
         self.kept: list[Path] = []
-        if self.path is not None:
-            try:
-                records = json.loads(self.path.read_text())
-                if isinstance(records, dict):
-                    self.records = records
-            except (OSError, ValueError):
-                pass
+        #: the inputs digest of every file :meth:`to_draw` was asked about.
+        self._keys: dict[Path, str] = {}
+        try:
+            records = json.loads(self.path.read_text())
+            if isinstance(records, dict):
+                self.records = records
+        except (OSError, ValueError):
+            pass
 
     @staticmethod
     def key(data_key: str, title: str, fmt: str) -> str:
@@ -148,25 +150,50 @@ class FigureMemo:
         """
         return data_digest((code_digest(), fmt, title, data_key))
 
-    def unchanged(self, path: Path, key: str) -> bool:
+    def to_draw(self, data: Any, title: str,
+                targets: Sequence[tuple[Path, str]]) -> list[tuple[Path, str]]:
+        """The ``(path, format)`` targets of one figure that must be drawn.
+
+        The others hold the bytes last written for the same inputs: they are added to
+        :attr:`kept`. Call :meth:`remember` for each target once it is written.
+        """
+        data_key = data_digest(data)
+        todo = []
+        for path, fmt in targets:
+            self._keys[path] = self.key(data_key, title, fmt)
+            if self._unchanged(path, self._keys[path]):
+                self.kept.append(path)
+            else:
+                todo.append((path, fmt))
+        return todo
+
+    def _unchanged(self, path: Path, key: str) -> bool:
         """Whether ``path`` holds the bytes last written for inputs ``key``."""
-        if self.path is None or not self.reuse:
+        if not self.reuse:
             return False
         record = self.records.get(str(Path(path).resolve()))
         return (isinstance(record, dict) and record.get("key") == key
                 and _file_digest(Path(path)) == record.get("sha256"))  # fmt: skip
 
-    def remember(self, path: Path, key: str) -> None:
-        """Record that ``path`` was just written for inputs ``key`` (call :meth:`save`)."""
+    def remember(self, path: Path) -> None:
+        """Record that ``path`` (a target of :meth:`to_draw`) was just written."""
         digest = _file_digest(Path(path))
-        if self.path is not None and digest is not None:
-            self.records[str(Path(path).resolve())] = {"key": key, "sha256": digest}
+        if digest is not None:
+            self.records[str(Path(path).resolve())] = {"key": self._keys[path],
+                                                       "sha256": digest}
 
     def save(self) -> None:
-        """Write the memo (atomically); a folder that cannot be written keeps none."""
-        if self.path is None or not self.path.parent.is_dir():
-            return
+        """Write the memo (atomically, its folder created if need be).
+
+        A memo that cannot be written loses only a speed-up: the next run draws again.
+        """
         text = json.dumps(self.records, indent=1, sort_keys=True) + "\n"
-        # A memo that cannot be written loses only a speed-up: the next run draws again.
         with contextlib.suppress(OSError, OutputError):
+            self.path.parent.mkdir(exist_ok=True)
             atomic_write(self.path, text.encode(), durable=False)
+
+
+def output_lines(paths: Sequence[Path], kept: Sequence[Path]) -> list[str]:
+    """The summary lines of the files of one command: ``wrote`` or ``kept`` each."""
+    return [f"kept     {path} (unchanged inputs; --redraw draws it again)" if path in kept
+            else f"wrote    {path}" for path in paths]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .heatmap import HeatmapData, heatmap_figure
-from .memo import FigureMemo, data_digest
+from .memo import FigureMemo
 from .rewards import RewardData, reward_figure
 from .style import save_figure, theme
 
@@ -58,23 +58,6 @@ def _draw_and_save(kind: str, data: Any, title: str,
         return [save_figure(fig, path, fmt) for path, fmt in targets]
 
 
-def _to_draw(figure: tuple[Any, str, Sequence[tuple[Path, str]]], memo: FigureMemo | None,
-             keys: dict[Path, str]) -> list[tuple[Path, str]]:
-    """The targets of one figure that must be drawn; fills ``keys`` for the memo."""
-    data, title, targets = figure
-    if memo is None:
-        return list(targets)
-    data_key = data_digest(data)
-    todo = []
-    for path, fmt in targets:
-        keys[path] = FigureMemo.key(data_key, title, fmt)
-        if memo.unchanged(path, keys[path]):
-            memo.kept.append(path)
-        else:
-            todo.append((path, fmt))
-    return todo
-
-
 def render_figures(
     rewards: tuple[RewardData, str, Sequence[tuple[Path, str]]],
     heatmap: tuple[HeatmapData, str, Sequence[tuple[Path, str]]],
@@ -100,8 +83,8 @@ def render_figures(
 
     Deterministic: the same bytes whether drawn in one process or two.
     """
-    keys: dict[Path, str] = {}
-    todo = (_to_draw(rewards, memo, keys), _to_draw(heatmap, memo, keys))
+    todo = tuple(list(targets) if memo is None else memo.to_draw(data, title, targets)
+                 for data, title, targets in (rewards, heatmap))
     if todo[0] and todo[1] and (can_fork() if parallel is None else parallel):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -120,5 +103,5 @@ def render_figures(
         _draw_and_save("heatmap", *heatmap[:2], todo[1])
     if memo is not None:
         for path, _ in (*todo[0], *todo[1]):
-            memo.remember(path, keys[path])
+            memo.remember(path)
     return [Path(p) for p, _ in rewards[2]], [Path(p) for p, _ in heatmap[2]]

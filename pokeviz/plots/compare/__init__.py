@@ -33,7 +33,6 @@ byte-identical figures, whatever the order or worker count of earlier ingests.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -47,7 +46,7 @@ from ...kanto import MapTable, resolve_map_table
 from ...outputs import check_formats
 from ...stats import BANDS
 from ...stats.variants import RUN_CHOICES, load_variants, variant_names
-from ..memo import FigureMemo, data_digest
+from ..memo import FigureMemo, output_lines
 from ..page import write_html
 from ..style import FORMATS, save_figure, theme
 from .colors import EXTRA_COLORS, FIXED_COLORS, variant_color, variant_colors
@@ -136,11 +135,7 @@ class CompareResult:
         out.append(f"tiles    {tiles}")
         out.append(f"ingest   {self.files_read} log file{'s' if self.files_read != 1 else ''} "
                    "read (the rest cached)")
-        for path in self.paths:
-            if path in self.kept:
-                out.append(f"kept     {path} (unchanged inputs; --redraw draws it again)")
-            else:
-                out.append(f"wrote    {path}")
+        out.extend(output_lines(self.paths, self.kept))
         out.append(f"time     {self.seconds:.2f} s in total")
         return out
 
@@ -251,27 +246,23 @@ def compare_variants(
     with theme():
         for metric in metrics:
             data = figure_data(metric, compared, table, band)
-            data_key = data_digest(data)  # before any path is added to it
-            keys = {fmt: FigureMemo.key(data_key, data.title, fmt) for fmt in formats}
-            todo = [fmt for fmt in formats if fmt != "html" and not memo.unchanged(
-                out_dir / compare_names(drawn, metric, fmt), keys[fmt])]
+            images = [(out_dir / compare_names(drawn, metric, fmt), fmt)
+                      for fmt in formats if fmt != "html"]
+            todo = memo.to_draw(data, data.title, images)  # before any path is added
             fig = comparison_figure(data) if todo else None
             for fmt in formats:
                 path = out_dir / compare_names(drawn, metric, fmt)
                 if fmt == "html":
                     data.paths.append(write_html(comparison_traces(data), path,
                                                  div_id=f"compare-{metric}"))
-                elif fmt in todo:
+                elif (path, fmt) in todo:
                     data.paths.append(save_figure(fig, path, fmt))
-                    memo.remember(path, keys[fmt])
+                    memo.remember(path)
                 else:
                     data.paths.append(path)
-                    memo.kept.append(path)
             paths.extend(data.paths)
             figures[metric] = data
     if any(fmt != "html" for fmt in formats):
-        with contextlib.suppress(OSError):  # no memo folder: the next run draws again
-            (out_dir / ".cache").mkdir(exist_ok=True)
         memo.save()
     return CompareResult(
         variants=compared,
