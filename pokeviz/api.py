@@ -95,12 +95,12 @@ class IngestReport:
 
 
 def summarize(run: Run, update: CacheUpdate, con: duckdb.DuckDBPyConnection,
-              reservoir_size: int | None = None) -> IngestReport:
+              reservoir_size: int) -> IngestReport:
     """Fill an :class:`IngestReport` from the run's views.
 
-    ``reservoir_size``, when given, is the size the ``reservoir`` view was made with: it
-    holds ``min(reservoir_size, samples)`` rows by definition (a ``LIMIT`` on
-    ``samples``), so it is not counted again (it would sort every sample).
+    ``reservoir_size`` is the size the ``reservoir`` view was made with: it holds
+    ``min(reservoir_size, samples)`` rows by definition (a ``LIMIT`` on ``samples``), so
+    it is not counted again (that would sort every sample).
     """
     report = IngestReport(run=run, update=update)
     files, entries, first, last = con.execute(
@@ -110,8 +110,7 @@ def summarize(run: Run, update: CacheUpdate, con: duckdb.DuckDBPyConnection,
     report.files, report.entries = int(files), int(entries)
     report.first_global_step, report.last_global_step = first, last
     report.samples = con.execute("SELECT count(*) FROM samples").fetchone()[0]
-    report.reservoir = (min(int(reservoir_size), report.samples) if reservoir_size is not None
-                        else con.execute("SELECT count(*) FROM reservoir").fetchone()[0])
+    report.reservoir = min(int(reservoir_size), report.samples)
     tiles, visits = con.execute(
         "SELECT count(*), coalesce(sum(visits), 0) FROM positions"
     ).fetchone()
@@ -137,7 +136,7 @@ class RunView:
     """
 
     def __init__(self, run: Run, update: CacheUpdate, con: duckdb.DuckDBPyConnection,
-                 reservoir_size: int | None = None) -> None:
+                 reservoir_size: int) -> None:
         self.run = run
         self.con = con
         self._update = update
